@@ -1,0 +1,43 @@
+import type { FlowUrlPolicy } from "../domain/flow-url";
+import type { RetryPolicy } from "../domain/retry";
+import type { Logger } from "../logging";
+import type {
+  Clock,
+  DataServiceClient,
+  FlowClient,
+  HealthProbe,
+  LinkRepository,
+  MessageQueue,
+  RequestRepository,
+  StoreRepository,
+} from "../ports";
+import type { CallbackTokens } from "../security/tokens";
+
+export interface RelaySettings {
+  publicBaseUrl: string;
+  flowUrlPolicy: FlowUrlPolicy;
+  /** Registrations must name a Security Service when the relay signs in to DM with dm-token. */
+  requireSecurityServiceUrl: boolean;
+  flowRetry: RetryPolicy;
+  applyRetry: RetryPolicy;
+}
+
+/** Everything the use cases need, built once by the composition root. */
+export interface RelayDeps {
+  stores: StoreRepository;
+  links: LinkRepository;
+  requests: RequestRepository;
+  queue: MessageQueue;
+  flows: FlowClient;
+  dataService: DataServiceClient;
+  tokens: CallbackTokens;
+  probes: HealthProbe[];
+  clock: Clock;
+  random: () => number;
+  settings: RelaySettings;
+}
+
+/** What a use case gets per invocation besides its input. */
+export interface Invocation {
+  log: Logger;
+}

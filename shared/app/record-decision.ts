@@ -1,0 +1,112 @@
+import { normaliseDecision } from "../domain/decision";
+import { transition } from "../domain/lifecycle";
+import type { Decision, Outcome, RelayRequest } from "../domain/model";
+import type { Invocation, RelayDeps } from "./deps";
+import { conflict, invalid, notFound, unauthorized, unavailable } from "./errors";
+import { sendStep, updateRequest } from "./request-records";
+
+export interface DecisionInput {
+  storeId: string;
+  requestId: string;
+  authorization: string | null;
+  body: string;
+}
+
+export interface DecisionAnswer {
+  /** true for the first recording (202), false for a repeat of the same decision (200). */
+  recorded: boolean;
+  body: { requestId: string; decision: Outcome; status: string };
+}
+
+/**
+ * The flow's answer. The first decision wins through an ETag-conditional write; the same
+ * decision again changes nothing; a different one, or one after DM decided, is a conflict.
+ */
+export async function recordDecision(
+  deps: RelayDeps,
+  input: DecisionInput,
+  { log }: Invocation,
+): Promise<DecisionAnswer> {
+  const token = /^Bearer\s+(\S+)$/i.exec(input.authorization ?? "")?.[1];
+  const check = token
+    ? deps.tokens.verify(token, input.storeId, input.requestId, deps.clock.now())
+    : { ok: false as const, reason: "missing" };
+  if (!check.ok)
+    throw unauthorized(
+      `the callback token is ${check.reason === "expired" ? "expired" : "missing or not valid for this request"}`,
+    );
+
+  const decision = parseDecision(input.body, deps.clock.now());
+  let standing: RelayRequest | undefined;
+  const result = await updateRequest(deps, input.storeId, input.requestId, (current) => {
+    standing = current;
+    if (current.decision || current.state === "superseded") return undefined;
+    const next = transition(current, { type: "decided", decision }, deps.clock.now());
+    return next.ok ? next.request : undefined;
+  });
+  if (!result || !standing) throw notFound(`request ${input.requestId} is not known to the relay`);
+
+  const request = result.request;
+  if (result.changed) {
+    await queueApply(deps, request, log);
+    log.info(`decision recorded: ${decision.outcome}`);
+    return { recorded: true, body: answerBody(request, decision.outcome) };
+  }
+  if (request.state === "superseded" || request.decision?.outcome !== decision.outcome)
+    throw standingConflict(request);
+  // A repeat while the first apply message may not have gone out: send it again (same id).
+  if (request.state === "decided" && request.attempts.apply === 0)
+    await queueApply(deps, request, log);
+  log.info("repeated decision: nothing changes");
+  return { recorded: false, body: answerBody(request, decision.outcome) };
+}
+
+function parseDecision(body: string, now: Date): Decision {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw invalid("the decision body is not JSON", [{ path: "/", message: "must be valid JSON" }]);
+  }
+  const parsed = normaliseDecision(json, now);
+  if (!parsed.ok) throw invalid("the decision body is not valid", parsed.errors);
+  return parsed.value;
+}
+
+async function queueApply(
+  deps: RelayDeps,
+  request: RelayRequest,
+  log: Invocation["log"],
+): Promise<void> {
+  try {
+    await sendStep(deps, "apply", request, 1);
+  } catch (error) {
+    log.error("decision recorded but could not be queued", { error: String(error) });
+    throw unavailable("the decision is recorded but could not be queued; send it again");
+  }
+}
+
+function answerBody(request: RelayRequest, outcome: Outcome): DecisionAnswer["body"] {
+  return { requestId: request.requestId, decision: outcome, status: "decided" };
+}
+
+function standingConflict(request: RelayRequest) {
+  const decision = request.decision;
+  const decidedBy =
+    request.state === "superseded"
+      ? "Directory Manager"
+      : (decision?.approver?.email ??
+        decision?.approver?.displayName ??
+        "an approver in Power Automate");
+  const detail =
+    request.state === "superseded"
+      ? "Directory Manager had already decided this request"
+      : `the request was already ${decision?.outcome} by ${decidedBy}`;
+  return conflict(detail, {
+    requestId: request.requestId,
+    state: request.state,
+    decision: request.state === "superseded" ? request.dmOutcome : decision?.outcome,
+    decidedBy,
+    ...(decision?.approver && { approver: decision.approver }),
+  });
+}

@@ -1,0 +1,214 @@
+import { z } from "zod";
+
+/** A setting that is missing or malformed; its message is the one line the host prints. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const intSetting = (min: number, max: number, fallback: number) => {
+  const message = `must be a whole number from ${min} to ${max}`;
+  return z.coerce
+    .number({ message })
+    .int({ message })
+    .min(min, { message })
+    .max(max, { message })
+    .default(fallback);
+};
+
+const booleanSetting = z
+  .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
+  .default("false")
+  .transform((value) => ["true", "1", "yes"].includes(value));
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === "" ? undefined : value));
+
+const hostPattern = z
+  .string()
+  .regex(/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i, {
+    message: "must be comma-separated host names, optionally starting with '*.'",
+  });
+
+const environmentSchema = z
+  .object({
+    AzureWebJobsStorage: optionalText,
+    TABLES_CONNECTION: optionalText,
+    TABLES_CONNECTION__endpoint: optionalText,
+    AzureWebJobsStorage__accountName: optionalText,
+    ServiceBusConnection: optionalText,
+    ServiceBusConnection__fullyQualifiedNamespace: optionalText,
+    RELAY_PUBLIC_BASE_URL: z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }),
+    RELAY_SIGNING_KEY: z.string().min(32, { message: "must be at least 32 characters" }),
+    RELAY_SIGNING_KEY_PREVIOUS: optionalText,
+    RELAY_ALLOWED_FLOW_HOSTS: z
+      .string()
+      .default("*.environment.api.powerplatform.com,*.logic.azure.com")
+      .transform((value) => value.split(",").map((host) => host.trim().toLowerCase()))
+      .pipe(z.array(hostPattern).min(1)),
+    RELAY_ALLOW_LOOPBACK: booleanSetting,
+    DATA_SERVICE_AUTH: z.enum(["dm-token", "entra", "none"]).default("dm-token"),
+    DM_SERVICE_USERNAME: optionalText,
+    DM_SERVICE_PASSWORD: optionalText,
+    DM_CLIENT_ID: optionalText,
+    DM_CLIENT_SECRET: optionalText,
+    DATA_SERVICE_SCOPE: optionalText,
+    RELAY_FLOW_MAX_ATTEMPTS: intSetting(1, 50, 8),
+    RELAY_APPLY_MAX_ATTEMPTS: intSetting(1, 50, 8),
+    RELAY_FLOW_AUDIENCE: z.url().default("https://service.flow.microsoft.com/"),
+    RELAY_RETRY_BASE_MS: intSetting(10, 600_000, 2_000),
+    RELAY_RETRY_MAX_MS: intSetting(10, 86_400_000, 300_000),
+    RELAY_HTTP_TIMEOUT_MS: intSetting(100, 230_000, 30_000),
+    RELAY_TABLE_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9]{0,20}$/, { message: "must be letters and digits" })
+      .optional(),
+    AZURE_CLIENT_ID: optionalText,
+  })
+  .superRefine((env, ctx) => {
+    if (
+      !env.TABLES_CONNECTION &&
+      !env.TABLES_CONNECTION__endpoint &&
+      !env.AzureWebJobsStorage &&
+      !env.AzureWebJobsStorage__accountName
+    )
+      ctx.addIssue({
+        code: "custom",
+        path: ["AzureWebJobsStorage"],
+        message:
+          "is required (or TABLES_CONNECTION, TABLES_CONNECTION__endpoint, AzureWebJobsStorage__accountName)",
+      });
+    if (!env.ServiceBusConnection && !env.ServiceBusConnection__fullyQualifiedNamespace)
+      ctx.addIssue({
+        code: "custom",
+        path: ["ServiceBusConnection"],
+        message: "is required (or ServiceBusConnection__fullyQualifiedNamespace)",
+      });
+    if (env.DATA_SERVICE_AUTH === "dm-token")
+      for (const name of [
+        "DM_SERVICE_USERNAME",
+        "DM_SERVICE_PASSWORD",
+        "DM_CLIENT_ID",
+        "DM_CLIENT_SECRET",
+      ] as const)
+        if (!env[name])
+          ctx.addIssue({
+            code: "custom",
+            path: [name],
+            message: "is required when DATA_SERVICE_AUTH is dm-token",
+          });
+    if (env.RELAY_RETRY_MAX_MS < env.RELAY_RETRY_BASE_MS)
+      ctx.addIssue({
+        code: "custom",
+        path: ["RELAY_RETRY_MAX_MS"],
+        message: "must not be below RELAY_RETRY_BASE_MS",
+      });
+  });
+
+type Environment = z.infer<typeof environmentSchema>;
+
+export type TablesConnection =
+  { kind: "connectionString"; connectionString: string } | { kind: "endpoint"; endpoint: string };
+
+export type ServiceBusConnectionConfig =
+  | { kind: "connectionString"; connectionString: string }
+  | { kind: "namespace"; fullyQualifiedNamespace: string };
+
+export type DataServiceAuthConfig =
+  | {
+      mode: "dm-token";
+      username: string;
+      password: string;
+      clientId: string;
+      clientSecret: string;
+    }
+  | { mode: "entra"; scopeOverride?: string }
+  | { mode: "none" };
+
+export interface RelayConfig {
+  tables: TablesConnection;
+  tablePrefix?: string;
+  serviceBus: ServiceBusConnectionConfig;
+  publicBaseUrl: string;
+  signingKey: string;
+  previousSigningKeys: string[];
+  allowedFlowHosts: string[];
+  allowLoopback: boolean;
+  dataServiceAuth: DataServiceAuthConfig;
+  flowMaxAttempts: number;
+  applyMaxAttempts: number;
+  flowAudience: string;
+  retry: { baseMs: number; maxMs: number };
+  httpTimeoutMs: number;
+  managedIdentityClientId?: string;
+}
+
+/** Validates the app settings once; throws a ConfigError whose message names the bad setting. */
+export function loadConfig(env: NodeJS.ProcessEnv): RelayConfig {
+  const parsed = environmentSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? "settings");
+    const message =
+      issue?.code === "invalid_type" && env[name] === undefined ? "is required" : issue?.message;
+    throw new ConfigError(`Setting ${name} ${message}`);
+  }
+  return toRelayConfig(parsed.data);
+}
+
+function toRelayConfig(env: Environment): RelayConfig {
+  return {
+    tables: tablesConnection(env),
+    tablePrefix: env.RELAY_TABLE_PREFIX,
+    serviceBus: env.ServiceBusConnection
+      ? { kind: "connectionString", connectionString: env.ServiceBusConnection }
+      : {
+          kind: "namespace",
+          fullyQualifiedNamespace: env.ServiceBusConnection__fullyQualifiedNamespace as string,
+        },
+    publicBaseUrl: env.RELAY_PUBLIC_BASE_URL.replace(/\/+$/, ""),
+    signingKey: env.RELAY_SIGNING_KEY,
+    previousSigningKeys: env.RELAY_SIGNING_KEY_PREVIOUS ? [env.RELAY_SIGNING_KEY_PREVIOUS] : [],
+    allowedFlowHosts: env.RELAY_ALLOWED_FLOW_HOSTS,
+    allowLoopback: env.RELAY_ALLOW_LOOPBACK,
+    dataServiceAuth: dataServiceAuth(env),
+    flowMaxAttempts: env.RELAY_FLOW_MAX_ATTEMPTS,
+    applyMaxAttempts: env.RELAY_APPLY_MAX_ATTEMPTS,
+    flowAudience: env.RELAY_FLOW_AUDIENCE,
+    retry: { baseMs: env.RELAY_RETRY_BASE_MS, maxMs: env.RELAY_RETRY_MAX_MS },
+    httpTimeoutMs: env.RELAY_HTTP_TIMEOUT_MS,
+    managedIdentityClientId: env.AZURE_CLIENT_ID,
+  };
+}
+
+/** TABLES_CONNECTION wins over AzureWebJobsStorage, so the relay's tables can live elsewhere. */
+function tablesConnection(env: Environment): TablesConnection {
+  if (env.TABLES_CONNECTION)
+    return { kind: "connectionString", connectionString: env.TABLES_CONNECTION };
+  if (env.TABLES_CONNECTION__endpoint)
+    return { kind: "endpoint", endpoint: env.TABLES_CONNECTION__endpoint };
+  if (!env.AzureWebJobsStorage && env.AzureWebJobsStorage__accountName)
+    return {
+      kind: "endpoint",
+      endpoint: `https://${env.AzureWebJobsStorage__accountName}.table.core.windows.net`,
+    };
+  return { kind: "connectionString", connectionString: env.AzureWebJobsStorage as string };
+}
+
+function dataServiceAuth(env: Environment): DataServiceAuthConfig {
+  switch (env.DATA_SERVICE_AUTH) {
+    case "dm-token":
+      return {
+        mode: "dm-token",
+        username: env.DM_SERVICE_USERNAME as string,
+        password: env.DM_SERVICE_PASSWORD as string,
+        clientId: env.DM_CLIENT_ID as string,
+        clientSecret: env.DM_CLIENT_SECRET as string,
+      };
+    case "entra":
+      return { mode: "entra", scopeOverride: env.DATA_SERVICE_SCOPE };
+    case "none":
+      return { mode: "none" };
+  }
+}

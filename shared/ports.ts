@@ -1,0 +1,127 @@
+/** The small interfaces the use cases need from the outside world; adapters implement them. */
+import type { RelayRequest, RequestState, StoreRegistration, WorkflowLink } from "./domain/model";
+
+/** A stored record with the version token for a conditional write (Table ETag). */
+export interface Versioned<T> {
+  value: T;
+  etag: string;
+}
+
+export interface StoreRepository {
+  get(storeId: string): Promise<StoreRegistration | undefined>;
+  put(registration: StoreRegistration): Promise<void>;
+}
+
+export interface LinkRepository {
+  get(storeId: string, workflowId: string): Promise<WorkflowLink | undefined>;
+  put(link: WorkflowLink): Promise<void>;
+  /** false when there was no link. */
+  delete(storeId: string, workflowId: string): Promise<boolean>;
+}
+
+export type WriteResult = "ok" | "conflict";
+
+export interface RequestRepository {
+  get(storeId: string, requestId: string): Promise<Versioned<RelayRequest> | undefined>;
+  /** Inserts the request and its trigger payload; "conflict" when it already exists. */
+  create(request: RelayRequest, payloadJson: string): Promise<WriteResult>;
+  /** Replaces the request if its ETag still matches; "conflict" when another writer won. */
+  replace(request: RelayRequest, etag: string): Promise<WriteResult>;
+  getPayload(storeId: string, requestId: string): Promise<string | undefined>;
+  list(storeId: string, state?: RequestState): Promise<RelayRequest[]>;
+}
+
+export const WORKFLOW_EVENTS_QUEUE = "workflow-events";
+export const APPROVAL_DECISIONS_QUEUE = "approval-decisions";
+export type QueueName = typeof WORKFLOW_EVENTS_QUEUE | typeof APPROVAL_DECISIONS_QUEUE;
+
+/** What travels on both queues: only ids; the state and payload live in Table Storage. */
+export interface StepMessage {
+  storeId: string;
+  workflowId: string;
+  requestId: string;
+  /** 1-based attempt of this step within the current drive. */
+  attempt: number;
+  redrives: number;
+}
+
+export interface OutgoingMessage {
+  /** Deterministic, so Service Bus duplicate detection drops a second send. */
+  messageId: string;
+  body: StepMessage;
+  /** Enqueue later (retry backoff); omitted means now. */
+  notBefore?: Date;
+}
+
+export interface MessageQueue {
+  send(queue: QueueName, message: OutgoingMessage): Promise<void>;
+}
+
+/** The call to a flow's HTTP trigger (CONTRACT section 4). */
+export interface FlowCall {
+  requestUrl: string;
+  flowAuth: "sas" | "entra";
+  tenantId: string;
+  payloadJson: string;
+  headers: Record<string, string>;
+}
+
+export type CallOutcome =
+  | { kind: "ok"; status: number; runId?: string }
+  | { kind: "transient"; reason: string; retryAfterMs?: number }
+  | { kind: "permanent"; reason: string };
+
+export interface FlowClient {
+  trigger(call: FlowCall): Promise<CallOutcome>;
+}
+
+/** Where and as whom the Data service of one identity store is called. */
+export interface DataServiceTarget {
+  storeId: string;
+  dataServiceUrl: string;
+  securityServiceUrl?: string;
+  identityStoreId: number;
+  tenantId: string;
+  clientId: string;
+}
+
+export type DmRequestStatus = "Pending" | "Approved" | "Denied" | "Unknown";
+
+export type ApplyOutcome =
+  | { kind: "ok" }
+  /** DM refused (409 or a failure envelope): the caller checks whether DM decided first. */
+  | { kind: "refused"; reason: string }
+  /** A 2xx whose envelope says neither success nor failure: the caller confirms with the check call. */
+  | { kind: "unconfirmed"; reason: string }
+  | { kind: "transient"; reason: string; retryAfterMs?: number }
+  | { kind: "permanent"; reason: string };
+
+export type StatusOutcome =
+  | { kind: "ok"; status: DmRequestStatus }
+  | { kind: "transient"; reason: string; retryAfterMs?: number }
+  | { kind: "permanent"; reason: string };
+
+export interface DataServiceClient {
+  approve(
+    target: DataServiceTarget,
+    requestId: string,
+    idempotencyKey: string,
+  ): Promise<ApplyOutcome>;
+  deny(
+    target: DataServiceTarget,
+    requestId: string,
+    reason: string,
+    idempotencyKey: string,
+  ): Promise<ApplyOutcome>;
+  /** The request's status in DM (the check call), or a failure to read it. */
+  status(target: DataServiceTarget, requestId: string): Promise<StatusOutcome>;
+}
+
+export interface HealthProbe {
+  name: string;
+  check(): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}
