@@ -1,0 +1,73 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface ReceivedRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+export interface Reply {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+export interface RunningServer {
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** A plain node:http server on 127.0.0.1 that hands each request, body read, to `handle`. */
+export async function serve(
+  port: number,
+  handle: (request: ReceivedRequest) => Promise<Reply | "hang"> | Reply | "hang",
+): Promise<RunningServer> {
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    let reply: Reply | "hang";
+    try {
+      reply = await handle({
+        method: req.method ?? "GET",
+        path: url.pathname,
+        query: url.searchParams,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString("utf8"),
+      });
+    } catch (error) {
+      reply = { status: 500, body: { error: String(error) } };
+    }
+    if (reply === "hang") return; // never answers: the caller's timeout is under test
+    const body =
+      reply.body === undefined
+        ? ""
+        : typeof reply.body === "string"
+          ? reply.body
+          : JSON.stringify(reply.body);
+    res.writeHead(reply.status, {
+      ...(reply.body !== undefined &&
+        typeof reply.body !== "string" && { "content-type": "application/json" }),
+      ...reply.headers,
+    });
+    res.end(body);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", resolve);
+  });
+  const actual = (server.address() as AddressInfo).port;
+  return {
+    port: actual,
+    url: `http://127.0.0.1:${actual}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

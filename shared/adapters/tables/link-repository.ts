@@ -1,0 +1,91 @@
+import type { TableClient } from "@azure/data-tables";
+import { z } from "zod";
+import type { WorkflowLink } from "../../domain/model";
+import type { LinkRepository } from "../../ports";
+import type { SecretBox } from "../../security/secret-box";
+import { getEntityIfExists, isMissingEntity, jsonColumn } from "./entities";
+import { tableKey } from "./table-keys";
+
+const linkColumns = z.object({
+  workflowName: z.string().optional(),
+  approvers: jsonColumn(z.array(z.string())),
+  flowAuth: z.enum(["sas", "entra"]),
+  requestUrlSealed: z.string(),
+  triggerKeySealed: z.string(),
+  requestIdPointer: z.string().optional(),
+  updatedAt: z.string(),
+});
+
+type SecretField = "requestUrl" | "triggerKey";
+
+/**
+ * PartitionKey = storeId, RowKey = workflowId. The flow URL and the trigger key are sealed with
+ * the secret box, bound to their row and field, so neither is readable from the table.
+ */
+export class TableLinkRepository implements LinkRepository {
+  constructor(
+    private readonly table: TableClient,
+    private readonly secrets: SecretBox,
+  ) {}
+
+  async get(storeId: string, workflowId: string): Promise<WorkflowLink | undefined> {
+    const entity = await getEntityIfExists(
+      this.table,
+      tableKey("storeId", storeId),
+      tableKey("workflowId", workflowId),
+    );
+    if (!entity) return undefined;
+    const columns = linkColumns.parse(entity);
+    const context = (field: SecretField): string => secretContext(storeId, workflowId, field);
+    return {
+      storeId,
+      workflowId,
+      workflowName: columns.workflowName,
+      approvers: columns.approvers,
+      flowAuth: columns.flowAuth,
+      requestUrl: this.secrets.open(columns.requestUrlSealed, context("requestUrl")),
+      triggerKey: this.secrets.open(columns.triggerKeySealed, context("triggerKey")),
+      requestIdPointer: columns.requestIdPointer,
+      updatedAt: columns.updatedAt,
+    };
+  }
+
+  async put(link: WorkflowLink): Promise<void> {
+    const context = (field: SecretField): string =>
+      secretContext(link.storeId, link.workflowId, field);
+    // Columns are listed one by one (no spread) so a field added to WorkflowLink later is never
+    // stored in clear by accident.
+    await this.table.upsertEntity(
+      {
+        partitionKey: tableKey("storeId", link.storeId),
+        rowKey: tableKey("workflowId", link.workflowId),
+        workflowName: link.workflowName,
+        approvers: JSON.stringify(link.approvers),
+        flowAuth: link.flowAuth,
+        requestUrlSealed: this.secrets.seal(link.requestUrl, context("requestUrl")),
+        triggerKeySealed: this.secrets.seal(link.triggerKey, context("triggerKey")),
+        requestIdPointer: link.requestIdPointer,
+        updatedAt: link.updatedAt,
+      },
+      "Replace",
+    );
+  }
+
+  async delete(storeId: string, workflowId: string): Promise<boolean> {
+    try {
+      await this.table.deleteEntity(
+        tableKey("storeId", storeId),
+        tableKey("workflowId", workflowId),
+      );
+      return true;
+    } catch (error) {
+      if (isMissingEntity(error)) return false;
+      throw error;
+    }
+  }
+}
+
+/** Keys cannot contain "/", so this names exactly one field of one row. */
+function secretContext(storeId: string, workflowId: string, field: SecretField): string {
+  return `link/${storeId}/${workflowId}/${field}`;
+}

@@ -1,0 +1,213 @@
+import { odata, type TableClient } from "@azure/data-tables";
+import { z } from "zod";
+import {
+  REQUEST_STATES,
+  type HistoryEntry,
+  type RelayRequest,
+  type RequestState,
+} from "../../domain/model";
+import type { RequestRepository, Versioned, WriteResult } from "../../ports";
+import { getEntityIfExists, jsonColumn, statusCodeOf, type StoredEntity } from "./entities";
+import { tableKey } from "./table-keys";
+
+/**
+ * Layout, all in one partition per store (PartitionKey = storeId) so a request and its payload are
+ * inserted by one atomic transaction:
+ * - the request row, RowKey = requestId, rewritten on every state change (Replace + ETag);
+ * - the payload row, RowKey = "~payload~" + requestId, written once: DM's JSON as UTF-8 split into
+ *   Binary properties `payload0..payloadN` of at most 64 KiB each. Keeping it apart means reads of
+ *   the request never load it and Replace writes never have to carry it.
+ * `rowType` tells the two apart in queries.
+ */
+const REQUEST_ROW = "request";
+const PAYLOAD_ROW = "payload";
+const PAYLOAD_ROW_PREFIX = "~payload~";
+/** Table's limit for one Binary property. */
+const PAYLOAD_CHUNK_BYTES = 64 * 1024;
+/** 15 full chunks plus keys and overhead stay under Table's 1 MiB entity limit. */
+const MAX_PAYLOAD_CHUNKS = 15;
+/** A String property holds at most 64 KiB of UTF-16. */
+const MAX_STRING_CHARS = 32 * 1024;
+/** Free text from remote answers (error reasons) is cut to this so the row always fits. */
+const MAX_TEXT_CHARS = 1024;
+
+const decisionSchema = z.object({
+  outcome: z.enum(["approved", "denied"]),
+  approver: z
+    .object({ email: z.string().optional(), displayName: z.string().optional() })
+    .optional(),
+  comments: z.string().optional(),
+  respondedAt: z.string().optional(),
+  recordedAt: z.string(),
+});
+
+const historyEntrySchema = z.object({
+  at: z.string(),
+  state: z.enum(REQUEST_STATES),
+  detail: z.string(),
+});
+
+const requestColumns = z.object({
+  rowKey: z.string(),
+  workflowId: z.string(),
+  state: z.enum(REQUEST_STATES),
+  decision: jsonColumn(decisionSchema).optional(),
+  flowRunId: z.string().optional(),
+  attempts: jsonColumn(z.object({ flow: z.number().int(), apply: z.number().int() })),
+  redrives: z.number().int(),
+  applyOutcomeUnknown: z.boolean().optional(),
+  lastError: z.string().optional(),
+  history: jsonColumn(z.array(historyEntrySchema)),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+const payloadColumns = z.object({ payloadChunks: z.number().int().min(0) });
+
+export class TableRequestRepository implements RequestRepository {
+  constructor(private readonly table: TableClient) {}
+
+  async get(storeId: string, requestId: string): Promise<Versioned<RelayRequest> | undefined> {
+    const entity = await getEntityIfExists(
+      this.table,
+      tableKey("storeId", storeId),
+      requestRowKey(requestId),
+    );
+    return entity && { value: toRequest(storeId, entity), etag: entity.etag };
+  }
+
+  async create(request: RelayRequest, payloadJson: string): Promise<WriteResult> {
+    const requestEntity = toEntity(request);
+    const payloadEntity = {
+      partitionKey: requestEntity.partitionKey,
+      rowKey: payloadRowKey(request.requestId),
+      rowType: PAYLOAD_ROW,
+      ...payloadChunks(payloadJson),
+    };
+    try {
+      await this.table.submitTransaction([
+        ["create", requestEntity],
+        ["create", payloadEntity],
+      ]);
+      return "ok";
+    } catch (error) {
+      if (statusCodeOf(error) === 409) return "conflict";
+      throw error;
+    }
+  }
+
+  async replace(request: RelayRequest, etag: string): Promise<WriteResult> {
+    try {
+      await this.table.updateEntity(toEntity(request), "Replace", { etag });
+      return "ok";
+    } catch (error) {
+      if (statusCodeOf(error) === 412) return "conflict";
+      throw error;
+    }
+  }
+
+  async getPayload(storeId: string, requestId: string): Promise<string | undefined> {
+    const entity = await getEntityIfExists(
+      this.table,
+      tableKey("storeId", storeId),
+      payloadRowKey(requestId),
+    );
+    if (!entity) return undefined;
+    const { payloadChunks: count } = payloadColumns.parse(entity);
+    const chunks = Array.from({ length: count }, (_, index) => {
+      const chunk = entity[`payload${index}`];
+      if (!(chunk instanceof Uint8Array)) {
+        throw new Error(`the stored payload of request ${requestId} misses chunk ${index}`);
+      }
+      return chunk;
+    });
+    return Buffer.concat(chunks).toString("utf8");
+  }
+
+  async list(storeId: string, state?: RequestState): Promise<RelayRequest[]> {
+    const partitionKey = tableKey("storeId", storeId);
+    const filter =
+      state === undefined
+        ? odata`PartitionKey eq ${partitionKey} and rowType eq ${REQUEST_ROW}`
+        : odata`PartitionKey eq ${partitionKey} and rowType eq ${REQUEST_ROW} and state eq ${state}`;
+    const requests: RelayRequest[] = [];
+    // The iterator follows continuation tokens, so every page is read.
+    for await (const entity of this.table.listEntities<Record<string, unknown>>({
+      queryOptions: { filter },
+    })) {
+      requests.push(toRequest(storeId, entity));
+    }
+    return requests;
+  }
+}
+
+/** A requestId starting with "~" could collide with a payload row, so it is refused too. */
+function requestRowKey(requestId: string): string {
+  if (requestId.startsWith("~")) throw new InvalidRequestIdError();
+  return tableKey("requestId", requestId);
+}
+
+function payloadRowKey(requestId: string): string {
+  return PAYLOAD_ROW_PREFIX + requestRowKey(requestId);
+}
+
+export class InvalidRequestIdError extends Error {
+  constructor() {
+    super("requestId cannot start with '~': that prefix is reserved for payload rows");
+    this.name = "InvalidRequestIdError";
+  }
+}
+
+function toEntity(request: RelayRequest) {
+  const { storeId, requestId, decision, attempts, history, lastError, ...scalarColumns } = request;
+  return {
+    partitionKey: tableKey("storeId", storeId),
+    rowKey: requestRowKey(requestId),
+    rowType: REQUEST_ROW,
+    ...scalarColumns,
+    decision: decision && JSON.stringify(decision),
+    attempts: JSON.stringify(attempts),
+    lastError: lastError && truncate(lastError),
+    history: historyThatFits(history),
+  };
+}
+
+function toRequest(storeId: string, entity: StoredEntity): RelayRequest {
+  const { rowKey: requestId, ...columns } = requestColumns.parse(entity);
+  return { storeId, requestId, ...columns };
+}
+
+/**
+ * The history as JSON within one String property: details are cut and, if still too long, the
+ * oldest entries dropped (the domain already keeps at most the newest 100).
+ */
+function historyThatFits(history: HistoryEntry[]): string {
+  let kept = history.map((entry) => ({ ...entry, detail: truncate(entry.detail) }));
+  let json = JSON.stringify(kept);
+  while (json.length > MAX_STRING_CHARS) {
+    kept = kept.slice(1);
+    json = JSON.stringify(kept);
+  }
+  return json;
+}
+
+function truncate(text: string): string {
+  return text.length <= MAX_TEXT_CHARS ? text : `${text.slice(0, MAX_TEXT_CHARS - 1)}…`;
+}
+
+/** Buffers, not bare Uint8Array views: the SDK would encode a view's whole underlying ArrayBuffer. */
+function payloadChunks(payloadJson: string): Record<string, number | Buffer> {
+  const bytes = Buffer.from(payloadJson, "utf8");
+  const count = Math.ceil(bytes.length / PAYLOAD_CHUNK_BYTES);
+  if (count > MAX_PAYLOAD_CHUNKS) {
+    throw new RangeError(
+      `a trigger payload of ${bytes.length} bytes exceeds the ${MAX_PAYLOAD_CHUNKS * PAYLOAD_CHUNK_BYTES} bytes one row can hold`,
+    );
+  }
+  const columns: Record<string, number | Buffer> = { payloadChunks: count };
+  for (let index = 0; index < count; index++) {
+    const start = index * PAYLOAD_CHUNK_BYTES;
+    columns[`payload${index}`] = bytes.subarray(start, start + PAYLOAD_CHUNK_BYTES);
+  }
+  return columns;
+}

@@ -1,0 +1,45 @@
+/** Entra access tokens for the relay's own identity, as plain strings for a bearer header. */
+import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
+
+export interface TokenSource {
+  /** A bearer token for `scope` (e.g. `https://service.flow.microsoft.com//.default`); throws on failure. */
+  getToken(scope: string, tenantId?: string): Promise<string>;
+}
+
+/**
+ * A TokenSource over an `@azure/identity` credential, which caches and refreshes the tokens itself.
+ *
+ * The tenant goes in `GetTokenOptions.tenantId`. `ManagedIdentityCredential` (4.13) ignores it: it
+ * only passes the resource to MSAL, and a managed identity's token always comes from the tenant the
+ * identity lives in; so a managed identity works for stores in its own tenant and a flow in another
+ * tenant answers 401. App-registration credentials honour the tenant when it is allowed.
+ */
+export class CredentialTokenSource implements TokenSource {
+  constructor(private readonly credential: TokenCredential) {}
+
+  async getToken(scope: string, tenantId?: string): Promise<string> {
+    const accessToken = await this.credential.getToken(scope, tenantId ? { tenantId } : {});
+    if (!accessToken?.token) throw new Error(`the credential returned no token for ${scope}`);
+    return accessToken.token;
+  }
+}
+
+export interface AzureTokenSourceOptions {
+  /** Client id of the relay's user-assigned managed identity; defaults to `AZURE_CLIENT_ID`. */
+  managedIdentityClientId?: string;
+}
+
+/**
+ * The relay's identity as Azure provides it: the managed identity in Azure, environment or
+ * developer credentials locally. Any tenant is allowed because a credential refuses a `tenantId`
+ * other than its own unless told otherwise, and stores may live in other tenants.
+ */
+export function createAzureTokenSource(options: AzureTokenSourceOptions = {}): TokenSource {
+  const credential = new DefaultAzureCredential({
+    ...(options.managedIdentityClientId
+      ? { managedIdentityClientId: options.managedIdentityClientId }
+      : {}),
+    additionallyAllowedTenants: ["*"],
+  });
+  return new CredentialTokenSource(credential);
+}

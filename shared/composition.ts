@@ -1,0 +1,120 @@
+/**
+ * The composition root: one validated config, the adapters built from it once, handed to the
+ * use cases as RelayDeps. Nothing else reads settings or constructs an adapter.
+ */
+import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
+import { createDataServiceClient, type DataServiceAuth } from "./adapters/data-service-client";
+import { DmTokenProvider } from "./adapters/dm-token-provider";
+import { createFlowClient } from "./adapters/flow-client";
+import { ServiceBusMessageQueue } from "./adapters/service-bus-queue";
+import { createTableRepositories } from "./adapters/tables";
+import { CredentialTokenSource } from "./adapters/token-source";
+import type { RelayDeps } from "./app/deps";
+import { loadConfig, type RelayConfig } from "./config";
+import { SecretBox } from "./security/secret-box";
+import { CallbackTokens } from "./security/tokens";
+
+let config: RelayConfig | undefined;
+let relay: Promise<RelayDeps> | undefined;
+
+/** The app settings, validated on first use; throws a one-line ConfigError when one is bad. */
+export function relayConfig(): RelayConfig {
+  config ??= loadConfig(process.env);
+  return config;
+}
+
+/** The relay's dependencies, built once per process (a failed build is retried next call). */
+export function getRelay(): Promise<RelayDeps> {
+  relay ??= buildRelay(relayConfig()).catch((error: unknown) => {
+    relay = undefined;
+    throw error;
+  });
+  return relay;
+}
+
+async function buildRelay(config: RelayConfig): Promise<RelayDeps> {
+  // Built lazily: only managed-identity settings need it, and local work has none.
+  let credential: TokenCredential | undefined;
+  const azureCredential = (): TokenCredential =>
+    (credential ??= new DefaultAzureCredential({
+      ...(config.managedIdentityClientId && {
+        managedIdentityClientId: config.managedIdentityClientId,
+      }),
+      // Stores may live in other tenants than the relay's own.
+      additionallyAllowedTenants: ["*"],
+    }));
+  const tokenSource = new CredentialTokenSource({
+    getToken: (scopes, options) => azureCredential().getToken(scopes, options),
+  });
+
+  const secrets = new SecretBox(config.signingKey, config.previousSigningKeys);
+  const tables = createTableRepositories(
+    config.tables.kind === "connectionString"
+      ? { connectionString: config.tables.connectionString }
+      : { endpoint: config.tables.endpoint, credential: azureCredential() },
+    secrets,
+    config.tablePrefix,
+  );
+  await tables.ensureTables();
+
+  const queue = new ServiceBusMessageQueue(
+    config.serviceBus.kind === "connectionString"
+      ? { connectionString: config.serviceBus.connectionString }
+      : {
+          fullyQualifiedNamespace: config.serviceBus.fullyQualifiedNamespace,
+          credential: azureCredential(),
+        },
+  );
+
+  return {
+    stores: tables.stores,
+    links: tables.links,
+    requests: tables.requests,
+    queue,
+    flows: createFlowClient({
+      tokenSource,
+      audience: config.flowAudience,
+      timeoutMs: config.httpTimeoutMs,
+    }),
+    dataService: createDataServiceClient({
+      auth: dataServiceAuth(config, tokenSource),
+      timeoutMs: config.httpTimeoutMs,
+    }),
+    tokens: new CallbackTokens(config.signingKey, config.previousSigningKeys),
+    probes: [tables.health, queue.health],
+    clock: { now: () => new Date() },
+    random: Math.random,
+    settings: {
+      publicBaseUrl: config.publicBaseUrl,
+      flowUrlPolicy: { allowedHosts: config.allowedFlowHosts, allowLoopback: config.allowLoopback },
+      requireSecurityServiceUrl: config.dataServiceAuth.mode === "dm-token",
+      flowRetry: { maxAttempts: config.flowMaxAttempts, ...config.retry },
+      applyRetry: { maxAttempts: config.applyMaxAttempts, ...config.retry },
+    },
+  };
+}
+
+function dataServiceAuth(config: RelayConfig, tokenSource: CredentialTokenSource): DataServiceAuth {
+  const auth = config.dataServiceAuth;
+  switch (auth.mode) {
+    case "dm-token":
+      return {
+        mode: "dm-token",
+        tokens: new DmTokenProvider({
+          username: auth.username,
+          password: auth.password,
+          clientId: auth.clientId,
+          clientSecret: auth.clientSecret,
+          timeoutMs: config.httpTimeoutMs,
+        }),
+      };
+    case "entra":
+      return {
+        mode: "entra",
+        tokenSource,
+        ...(auth.scopeOverride && { scopeOverride: auth.scopeOverride }),
+      };
+    case "none":
+      return { mode: "none" };
+  }
+}
