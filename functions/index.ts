@@ -12,6 +12,8 @@ import "./get-store";
 import "./link-workflow";
 import "./get-link";
 import "./unlink-workflow";
+import "./flow-template";
+import "./create-flow";
 import "./trigger";
 import "./decision";
 import "./request-status";

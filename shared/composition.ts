@@ -6,6 +6,10 @@ import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
 import { createDataServiceClient, type DataServiceAuth } from "./adapters/data-service-client";
 import { DmTokenProvider } from "./adapters/dm-token-provider";
 import { createFlowClient } from "./adapters/flow-client";
+import {
+  createPowerPlatformClient,
+  powerPlatformTokenSources,
+} from "./adapters/power-platform-client";
 import { ServiceBusMessageQueue } from "./adapters/service-bus-queue";
 import { createTableRepositories } from "./adapters/tables";
 import { CredentialTokenSource } from "./adapters/token-source";
@@ -78,6 +82,14 @@ async function buildRelay(config: RelayConfig): Promise<RelayDeps> {
     }),
     dataService: createDataServiceClient({
       auth: dataServiceAuth(config, tokenSource),
+      timeoutMs: config.httpTimeoutMs,
+    }),
+    powerPlatform: createPowerPlatformClient({
+      dataverseUrlTemplate: config.powerPlatform.dataverseUrlTemplate,
+      dataverseAudienceTemplate: config.powerPlatform.dataverseAudienceTemplate,
+      flowApiUrl: config.powerPlatform.flowApiUrl,
+      flowAudience: config.flowAudience,
+      tokensFor: powerPlatformTokenSources(config.powerPlatform.credential, tokenSource),
       timeoutMs: config.httpTimeoutMs,
     }),
     tokens: new CallbackTokens(config.signingKey, config.previousSigningKeys),

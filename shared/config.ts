@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { checkServiceUrl } from "./domain/flow-url";
 
 /** A setting that is missing or malformed; its message is the one line the host prints. */
 export class ConfigError extends Error {
@@ -30,6 +31,9 @@ const hostPattern = z
   .regex(/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i, {
     message: "must be comma-separated host names, optionally starting with '*.'",
   });
+
+/** Where a Dataverse environment lives, from its organization code and region. */
+const DATAVERSE_URL_TEMPLATE = "https://{org}.{region}.dynamics.com";
 
 const environmentSchema = z
   .object({
@@ -65,6 +69,11 @@ const environmentSchema = z
       .regex(/^[A-Za-z][A-Za-z0-9]{0,20}$/, { message: "must be letters and digits" })
       .optional(),
     AZURE_CLIENT_ID: optionalText,
+    POWER_PLATFORM_CLIENT_SECRET: optionalText,
+    POWER_PLATFORM_CLIENT_CERTIFICATE_PATH: optionalText,
+    POWER_PLATFORM_DATAVERSE_URL_TEMPLATE: z.string().default(DATAVERSE_URL_TEMPLATE),
+    POWER_PLATFORM_DATAVERSE_AUDIENCE_TEMPLATE: optionalText,
+    POWER_AUTOMATE_API_URL: z.string().default("https://api.flow.microsoft.com"),
   })
   .superRefine((env, ctx) => {
     if (
@@ -98,6 +107,30 @@ const environmentSchema = z
             path: [name],
             message: "is required when DATA_SERVICE_AUTH is dm-token",
           });
+    for (const name of [
+      "POWER_PLATFORM_DATAVERSE_URL_TEMPLATE",
+      "POWER_PLATFORM_DATAVERSE_AUDIENCE_TEMPLATE",
+      "POWER_AUTOMATE_API_URL",
+    ] as const) {
+      const value = env[name];
+      if (value === undefined) continue;
+      const isTemplate = name !== "POWER_AUTOMATE_API_URL";
+      if (isTemplate && !(value.includes("{org}") && value.includes("{region}"))) {
+        ctx.addIssue({ code: "custom", path: [name], message: "must contain {org} and {region}" });
+        continue;
+      }
+      const check = checkServiceUrl(
+        value.replace("{org}", "contoso").replace("{region}", "crm"),
+        env.RELAY_ALLOW_LOOPBACK,
+      );
+      if (!check.ok) ctx.addIssue({ code: "custom", path: [name], message: check.message });
+    }
+    if (env.POWER_PLATFORM_CLIENT_SECRET && env.POWER_PLATFORM_CLIENT_CERTIFICATE_PATH)
+      ctx.addIssue({
+        code: "custom",
+        path: ["POWER_PLATFORM_CLIENT_CERTIFICATE_PATH"],
+        message: "must not be set together with POWER_PLATFORM_CLIENT_SECRET",
+      });
     if (env.RELAY_RETRY_MAX_MS < env.RELAY_RETRY_BASE_MS)
       ctx.addIssue({
         code: "custom",
@@ -126,6 +159,24 @@ export type DataServiceAuthConfig =
   | { mode: "entra"; scopeOverride?: string }
   | { mode: "none" };
 
+/**
+ * As whom the relay calls Dataverse and Power Automate to create flows: the store's registered app
+ * (its clientId in its tenant) with a secret or certificate, else the relay's own identity.
+ */
+export type PowerPlatformCredentialConfig =
+  | { kind: "client-secret"; secret: string }
+  | { kind: "client-certificate"; certificatePath: string }
+  | { kind: "relay-identity" };
+
+export interface PowerPlatformConfig {
+  /** `{org}` and `{region}` are replaced by the registration's organizationCode and region. */
+  dataverseUrlTemplate: string;
+  /** The token audience of a Dataverse environment, same placeholders. */
+  dataverseAudienceTemplate: string;
+  flowApiUrl: string;
+  credential: PowerPlatformCredentialConfig;
+}
+
 export interface RelayConfig {
   tables: TablesConnection;
   tablePrefix?: string;
@@ -142,6 +193,7 @@ export interface RelayConfig {
   retry: { baseMs: number; maxMs: number };
   httpTimeoutMs: number;
   managedIdentityClientId?: string;
+  powerPlatform: PowerPlatformConfig;
 }
 
 /** Validates the app settings once; throws a ConfigError whose message names the bad setting. */
@@ -179,6 +231,7 @@ function toRelayConfig(env: Environment): RelayConfig {
     retry: { baseMs: env.RELAY_RETRY_BASE_MS, maxMs: env.RELAY_RETRY_MAX_MS },
     httpTimeoutMs: env.RELAY_HTTP_TIMEOUT_MS,
     managedIdentityClientId: env.AZURE_CLIENT_ID,
+    powerPlatform: powerPlatform(env),
   };
 }
 
@@ -211,4 +264,21 @@ function dataServiceAuth(env: Environment): DataServiceAuthConfig {
     case "none":
       return { mode: "none" };
   }
+}
+
+function powerPlatform(env: Environment): PowerPlatformConfig {
+  const credential: PowerPlatformCredentialConfig = env.POWER_PLATFORM_CLIENT_SECRET
+    ? { kind: "client-secret", secret: env.POWER_PLATFORM_CLIENT_SECRET }
+    : env.POWER_PLATFORM_CLIENT_CERTIFICATE_PATH
+      ? { kind: "client-certificate", certificatePath: env.POWER_PLATFORM_CLIENT_CERTIFICATE_PATH }
+      : { kind: "relay-identity" };
+  return {
+    dataverseUrlTemplate: env.POWER_PLATFORM_DATAVERSE_URL_TEMPLATE.replace(/\/+$/, ""),
+    // The audience follows the URL unless told otherwise (tests call a local server).
+    dataverseAudienceTemplate: (
+      env.POWER_PLATFORM_DATAVERSE_AUDIENCE_TEMPLATE ?? env.POWER_PLATFORM_DATAVERSE_URL_TEMPLATE
+    ).replace(/\/+$/, ""),
+    flowApiUrl: env.POWER_AUTOMATE_API_URL.replace(/\/+$/, ""),
+    credential,
+  };
 }

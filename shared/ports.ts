@@ -125,3 +125,49 @@ export interface HealthProbe {
 export interface Clock {
   now(): Date;
 }
+
+/** A store's Power Platform environment, and the app registration DM's "Register Client" names. */
+export interface PowerPlatformTarget {
+  organizationCode: string;
+  region: string;
+  tenantId: string;
+  clientId: string;
+}
+
+/** A cloud flow as Dataverse keeps it in its `workflow` table. */
+export interface CloudFlowRecord {
+  /** The Dataverse `workflowid`, which is also the flow's name in the Power Automate API. */
+  flowId: string;
+  name: string;
+  description: string;
+  /** JSON text of `{ properties: { connectionReferences, definition }, schemaVersion }`. */
+  clientData: string;
+}
+
+export interface PlatformFailure {
+  /** Which call failed, in words, e.g. "Dataverse: save the flow". */
+  call: string;
+  cause: "consent" | "unauthorized" | "not-found" | "throttled" | "unreachable" | "refused";
+  /** The upstream status, when there was an answer. */
+  status?: number;
+  reason: string;
+  retryAfterMs?: number;
+}
+
+export type PlatformAnswer<T> = { ok: true; value: T } | { ok: false; failure: PlatformFailure };
+
+/** Dataverse and the Power Automate API, as far as creating a flow needs them. */
+export interface PowerPlatformClient {
+  /** The environment id Power Automate knows the Dataverse organization by. */
+  environmentId(target: PowerPlatformTarget): Promise<PlatformAnswer<string>>;
+  /** Creates the flow with that id, or updates it when it exists. */
+  saveFlow(target: PowerPlatformTarget, flow: CloudFlowRecord): Promise<PlatformAnswer<void>>;
+  /** Turns the flow on. */
+  activateFlow(target: PowerPlatformTarget, flowId: string): Promise<PlatformAnswer<void>>;
+  /** The HTTP POST URL of the flow's manual trigger. */
+  triggerUrl(
+    target: PowerPlatformTarget,
+    environmentId: string,
+    flowId: string,
+  ): Promise<PlatformAnswer<string>>;
+}

@@ -40,7 +40,10 @@ export async function acceptTrigger(
   const { requestId, derived } = resolved.value;
   const requestLog = log.with({ requestId });
 
-  const request = newRequest({ ...input, requestId }, deps.clock.now());
+  const request = newRequest(
+    { storeId: input.storeId, workflowId: input.workflowId, requestId },
+    deps.clock.now(),
+  );
   if ((await deps.requests.create(request, input.body)) === "ok") {
     await queueFirstCall(deps, request, requestLog);
     requestLog.info("accepted trigger from Directory Manager", {

@@ -8,6 +8,7 @@ import type {
   HealthProbe,
   LinkRepository,
   MessageQueue,
+  PowerPlatformClient,
   RequestRepository,
   StoreRepository,
 } from "../ports";
@@ -30,6 +31,7 @@ export interface RelayDeps {
   queue: MessageQueue;
   flows: FlowClient;
   dataService: DataServiceClient;
+  powerPlatform: PowerPlatformClient;
   tokens: CallbackTokens;
   probes: HealthProbe[];
   clock: Clock;

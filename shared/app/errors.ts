@@ -8,7 +8,9 @@ export type ProblemKind =
   | "conflict"
   | "too-large"
   | "unsupported-media-type"
-  | "unavailable";
+  | "unavailable"
+  /** A service the relay called on the administrator's behalf (Dataverse, Power Automate) failed. */
+  | "upstream";
 
 export class RelayProblem extends Error {
   constructor(
@@ -34,3 +36,5 @@ export const unauthorized = (detail: string): RelayProblem =>
   new RelayProblem("unauthorized", "Unauthorized", detail);
 export const unavailable = (detail: string): RelayProblem =>
   new RelayProblem("unavailable", "Service unavailable", detail);
+export const upstream = (detail: string, extensions: Record<string, unknown> = {}): RelayProblem =>
+  new RelayProblem("upstream", "Upstream call failed", detail, [], extensions);

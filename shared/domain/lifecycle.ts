@@ -33,7 +33,9 @@ export function newRequest(
 ): RelayRequest {
   const stamp = at.toISOString();
   return {
-    ...ids,
+    storeId: ids.storeId,
+    workflowId: ids.workflowId,
+    requestId: ids.requestId,
     state: "queued",
     attempts: { flow: 0, apply: 0 },
     redrives: 0,

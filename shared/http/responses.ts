@@ -10,6 +10,7 @@ const STATUS_OF: Record<ProblemKind, number> = {
   "too-large": 413,
   "unsupported-media-type": 415,
   unavailable: 503,
+  upstream: 502,
 };
 
 export function json(status: number, body: unknown): HttpResponseInit {
@@ -33,7 +34,7 @@ export function problem(
 /** A use case's refusal becomes its problem; anything else is logged and answered without detail. */
 export function errorResponse(error: unknown, log: Logger): HttpResponseInit {
   if (error instanceof RelayProblem) {
-    if (error.kind === "unavailable") log.warn(error.message);
+    if (error.kind === "unavailable" || error.kind === "upstream") log.warn(error.message);
     return problem(STATUS_OF[error.kind], error.title, error.detail, {
       ...(error.errors.length > 0 && { errors: error.errors }),
       ...error.extensions,

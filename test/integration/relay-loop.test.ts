@@ -3,6 +3,7 @@
  * local host, Azurite and the Service Bus emulator to a real HTTP server playing the flow, its
  * callback, and a real HTTP server playing DM's Data and Security services.
  */
+import { TableClient, TableServiceClient } from "@azure/data-tables";
 import type { ReceivedRequest, Reply } from "../../dev/simulators/http-util";
 import type { ApproverAnswer } from "../../dev/simulators/flow-simulator";
 import { CallbackTokens } from "../../shared/security/tokens";
@@ -433,10 +434,29 @@ describe("secrets", () => {
     );
     const logs = env.logs();
     expect(logs.length).toBeGreaterThan(1000);
+    const stored = await everyStoredRow(env.tablesConnectionString);
+    expect(stored).toContain("group-join");
     for (const secret of secrets) {
       expect(logs).not.toContain(secret);
       expect(listed).not.toContain(secret);
       expect(link).not.toContain(secret);
+      expect(stored).not.toContain(secret);
     }
   });
 });
+
+/** Every row of every table, as text: what a leaked storage account would show. */
+async function everyStoredRow(connectionString: string): Promise<string> {
+  const options = { allowInsecureConnection: true };
+  const service = TableServiceClient.fromConnectionString(connectionString, options);
+  const rows: unknown[] = [];
+  for await (const table of service.listTables()) {
+    const client = TableClient.fromConnectionString(
+      connectionString,
+      table.name as string,
+      options,
+    );
+    for await (const entity of client.listEntities()) rows.push(entity);
+  }
+  return JSON.stringify(rows);
+}

@@ -53,6 +53,8 @@ export interface RelayEnvironmentOptions {
 
 export interface RelayEnvironment {
   baseUrl: string;
+  /** Azurite's connection string, for tests that read the stored rows themselves. */
+  tablesConnectionString: string;
   flow: FlowSimulator;
   dm: DmSimulator;
   /** Everything the host printed, across restarts. */
@@ -150,6 +152,7 @@ export async function startRelayEnvironment(
 
   return {
     baseUrl,
+    tablesConnectionString: azurite.connectionString,
     flow,
     dm,
     logs: () => {

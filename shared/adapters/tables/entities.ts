@@ -25,6 +25,11 @@ export function isMissingEntity(error: unknown): boolean {
   return statusCodeOf(error) === 404 && errorCodeOf(error) === "ResourceNotFound";
 }
 
+/** True for an insert of a row that exists (other 409s, such as a table being deleted, are faults). */
+export function isEntityAlreadyExists(error: unknown): boolean {
+  return statusCodeOf(error) === 409 && errorCodeOf(error) === "EntityAlreadyExists";
+}
+
 export function statusCodeOf(error: unknown): number | undefined {
   const statusCode = (error as { statusCode?: unknown } | undefined)?.statusCode;
   return typeof statusCode === "number" ? statusCode : undefined;

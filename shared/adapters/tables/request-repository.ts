@@ -7,7 +7,13 @@ import {
   type RequestState,
 } from "../../domain/model";
 import type { RequestRepository, Versioned, WriteResult } from "../../ports";
-import { getEntityIfExists, jsonColumn, statusCodeOf, type StoredEntity } from "./entities";
+import {
+  getEntityIfExists,
+  isEntityAlreadyExists,
+  jsonColumn,
+  statusCodeOf,
+  type StoredEntity,
+} from "./entities";
 import { tableKey } from "./table-keys";
 
 /**
@@ -91,7 +97,7 @@ export class TableRequestRepository implements RequestRepository {
       ]);
       return "ok";
     } catch (error) {
-      if (statusCodeOf(error) === 409) return "conflict";
+      if (isEntityAlreadyExists(error)) return "conflict";
       throw error;
     }
   }
@@ -101,6 +107,7 @@ export class TableRequestRepository implements RequestRepository {
       await this.table.updateEntity(toEntity(request), "Replace", { etag });
       return "ok";
     } catch (error) {
+      // 412 has one cause: the ETag no longer matches.
       if (statusCodeOf(error) === 412) return "conflict";
       throw error;
     }

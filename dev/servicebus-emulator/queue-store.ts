@@ -1,0 +1,332 @@
+import type { QueueSettings } from "./config";
+
+/** Time source, injectable so queue behaviour over time can be tested without waiting. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** `main` is the queue itself, `deadLetter` its `$DeadLetterQueue` sub-queue. */
+export type SubQueue = "main" | "deadLetter";
+export type ReceiveMode = "peekLock" | "receiveAndDelete";
+export type MessageState = "active" | "deferred" | "scheduled";
+
+export interface MessageLock {
+  token: string;
+  lockedUntil: number;
+}
+
+/** A message held by the broker. `P` is the message as the sender sent it, opaque here. */
+export interface StoredMessage<P> {
+  readonly sequenceNumber: number;
+  readonly payload: P;
+  readonly timeToLiveMs: number;
+  enqueuedAt: number;
+  expiresAt: number;
+  /** Set while the message waits for its scheduled enqueue time. */
+  scheduledAt: number | undefined;
+  state: MessageState;
+  /** How many times the message has been handed to a receiver, this delivery included. */
+  deliveryAttempts: number;
+  lock: MessageLock | undefined;
+  /** Application properties set at settlement (abandon/defer/dead-letter), merged over the sent ones. */
+  propertyUpdates: Record<string, unknown>;
+}
+
+export interface SendOptions {
+  /** The message id as a comparable key, for duplicate detection. */
+  messageId: string;
+  timeToLiveMs?: number;
+  scheduledEnqueueAt?: number;
+}
+
+export interface SendResult {
+  sequenceNumber: number;
+  /** True when duplicate detection dropped the message (the sender is still told it succeeded). */
+  duplicate: boolean;
+}
+
+type PropertyUpdates = Record<string, unknown> | undefined;
+
+export type Settlement =
+  | { kind: "complete" }
+  | { kind: "abandon"; propertiesToModify?: PropertyUpdates }
+  | { kind: "defer"; propertiesToModify?: PropertyUpdates }
+  | {
+      kind: "deadLetter";
+      reason?: string;
+      description?: string;
+      propertiesToModify?: PropertyUpdates;
+    };
+
+export type SettlementResult = "settled" | "lockLost" | "notAllowed";
+
+export const DEAD_LETTER_REASON_PROPERTY = "DeadLetterReason";
+export const DEAD_LETTER_DESCRIPTION_PROPERTY = "DeadLetterErrorDescription";
+
+/**
+ * The state of one queue and its dead-letter sub-queue: ordering, locks, delivery counts,
+ * scheduling, expiry and duplicate detection. No I/O and no timers: every operation first
+ * applies whatever became due at `clock.now()`, and `nextDueAt()` tells the caller when to
+ * come back so that waiting receivers can be served.
+ */
+export class QueueStore<P> {
+  private nextSequenceNumber = 1;
+  // Maps keep insertion order, which is delivery order (FIFO by enqueue time).
+  private readonly subQueues: Record<SubQueue, Map<number, StoredMessage<P>>> = {
+    main: new Map(),
+    deadLetter: new Map(),
+  };
+  private readonly lockIndex = new Map<string, { subQueue: SubQueue; sequenceNumber: number }>();
+  /** messageId -> time until which a message with that id counts as a duplicate. */
+  private readonly duplicateHistory = new Map<string, number>();
+
+  constructor(
+    readonly settings: QueueSettings,
+    private readonly clock: Clock,
+    private readonly newLockToken: () => string,
+  ) {}
+
+  send(payload: P, options: SendOptions): SendResult {
+    const now = this.advance();
+    const sequenceNumber = this.nextSequenceNumber++;
+    if (this.isDuplicate(options.messageId, now)) {
+      return { sequenceNumber, duplicate: true };
+    }
+    const timeToLiveMs = Math.min(
+      options.timeToLiveMs ?? Number.POSITIVE_INFINITY,
+      this.settings.defaultMessageTimeToLiveMs,
+    );
+    const scheduledAt =
+      options.scheduledEnqueueAt !== undefined && options.scheduledEnqueueAt > now
+        ? options.scheduledEnqueueAt
+        : undefined;
+    const enqueuedAt = scheduledAt ?? now;
+    this.subQueues.main.set(sequenceNumber, {
+      sequenceNumber,
+      payload,
+      timeToLiveMs,
+      enqueuedAt,
+      expiresAt: enqueuedAt + timeToLiveMs,
+      scheduledAt,
+      state: scheduledAt === undefined ? "active" : "scheduled",
+      deliveryAttempts: 0,
+      lock: undefined,
+      propertyUpdates: {},
+    });
+    return { sequenceNumber, duplicate: false };
+  }
+
+  /** Cancels scheduled messages; sequence numbers that are not (or no longer) scheduled are ignored. */
+  cancelScheduled(sequenceNumbers: readonly number[]): void {
+    this.advance();
+    for (const sequenceNumber of sequenceNumbers) {
+      if (this.subQueues.main.get(sequenceNumber)?.state === "scheduled") {
+        this.subQueues.main.delete(sequenceNumber);
+      }
+    }
+  }
+
+  /** Hands out the next available message: locked (peekLock) or removed (receiveAndDelete). */
+  receive(subQueue: SubQueue, mode: ReceiveMode): StoredMessage<P> | undefined {
+    const now = this.advance();
+    for (const message of this.subQueues[subQueue].values()) {
+      if (message.state === "active" && message.lock === undefined) {
+        return this.deliver(subQueue, message, mode, now);
+      }
+    }
+    return undefined;
+  }
+
+  /** Receives deferred messages by sequence number; fails with the first one that is not deferred. */
+  receiveDeferred(
+    subQueue: SubQueue,
+    sequenceNumbers: readonly number[],
+    mode: ReceiveMode,
+  ): { messages: StoredMessage<P>[] } | { notFound: number } {
+    const now = this.advance();
+    const messages: StoredMessage<P>[] = [];
+    for (const sequenceNumber of sequenceNumbers) {
+      const message = this.subQueues[subQueue].get(sequenceNumber);
+      if (message?.state !== "deferred" || message.lock !== undefined) {
+        return { notFound: sequenceNumber };
+      }
+      messages.push(message);
+    }
+    return { messages: messages.map((message) => this.deliver(subQueue, message, mode, now)) };
+  }
+
+  settle(lockToken: string, settlement: Settlement): SettlementResult {
+    this.advance();
+    const located = this.findLocked(lockToken);
+    if (!located) return "lockLost";
+    const { subQueue, message } = located;
+    if (settlement.kind === "deadLetter" && subQueue === "deadLetter") return "notAllowed";
+    this.releaseLock(message);
+    switch (settlement.kind) {
+      case "complete":
+        this.subQueues[subQueue].delete(message.sequenceNumber);
+        break;
+      case "abandon":
+        Object.assign(message.propertyUpdates, settlement.propertiesToModify);
+        this.afterFailedDelivery(subQueue, message);
+        break;
+      case "defer":
+        Object.assign(message.propertyUpdates, settlement.propertiesToModify);
+        message.state = "deferred";
+        break;
+      case "deadLetter":
+        Object.assign(message.propertyUpdates, settlement.propertiesToModify);
+        this.moveToDeadLetter(message, settlement.reason, settlement.description);
+        break;
+    }
+    return "settled";
+  }
+
+  /** Extends a lock by the queue's lock duration; `undefined` when the lock is gone. */
+  renewLock(lockToken: string): number | undefined {
+    const now = this.advance();
+    const located = this.findLocked(lockToken);
+    if (!located?.message.lock) return undefined;
+    located.message.lock.lockedUntil = now + this.settings.lockDurationMs;
+    return located.message.lock.lockedUntil;
+  }
+
+  /** Browses messages (active, deferred and scheduled) from a sequence number on, without locking. */
+  peek(subQueue: SubQueue, fromSequenceNumber: number, maxCount: number): StoredMessage<P>[] {
+    this.advance();
+    return [...this.subQueues[subQueue].values()]
+      .filter((message) => message.sequenceNumber >= fromSequenceNumber)
+      .sort((a, b) => a.sequenceNumber - b.sequenceNumber)
+      .slice(0, maxCount);
+  }
+
+  /** When something next becomes due (lock expiry, scheduled enqueue, expiry), if ever. */
+  nextDueAt(): number | undefined {
+    let due = Number.POSITIVE_INFINITY;
+    for (const message of this.subQueues.main.values()) {
+      due = Math.min(due, message.lock?.lockedUntil ?? message.scheduledAt ?? message.expiresAt);
+    }
+    for (const message of this.subQueues.deadLetter.values()) {
+      due = Math.min(due, message.lock?.lockedUntil ?? Number.POSITIVE_INFINITY);
+    }
+    return Number.isFinite(due) ? due : undefined;
+  }
+
+  /** Applies everything due by now: lock expiries, scheduled enqueues, message expiry. */
+  advance(): number {
+    const now = this.clock.now();
+    for (const [subQueue, messages] of Object.entries(this.subQueues) as Array<
+      [SubQueue, Map<number, StoredMessage<P>>]
+    >) {
+      for (const message of [...messages.values()]) {
+        if (message.lock && message.lock.lockedUntil <= now) {
+          this.releaseLock(message);
+          this.afterFailedDelivery(subQueue, message);
+        }
+      }
+    }
+    for (const message of [...this.subQueues.main.values()]) {
+      if (message.state === "scheduled" && message.scheduledAt! <= now) {
+        this.activateScheduled(message);
+      } else if (message.lock === undefined && message.expiresAt <= now) {
+        this.expire(message);
+      }
+    }
+    for (const [messageId, forgetAt] of this.duplicateHistory) {
+      if (forgetAt <= now) this.duplicateHistory.delete(messageId);
+    }
+    return now;
+  }
+
+  private isDuplicate(messageId: string, now: number): boolean {
+    const windowMs = this.settings.duplicateDetectionWindowMs;
+    if (windowMs === undefined) return false;
+    if (this.duplicateHistory.has(messageId)) return true;
+    this.duplicateHistory.set(messageId, now + windowMs);
+    return false;
+  }
+
+  private deliver(
+    subQueue: SubQueue,
+    message: StoredMessage<P>,
+    mode: ReceiveMode,
+    now: number,
+  ): StoredMessage<P> {
+    message.deliveryAttempts++;
+    if (mode === "receiveAndDelete") {
+      this.subQueues[subQueue].delete(message.sequenceNumber);
+    } else {
+      message.lock = {
+        token: this.newLockToken(),
+        lockedUntil: now + this.settings.lockDurationMs,
+      };
+      this.lockIndex.set(message.lock.token, { subQueue, sequenceNumber: message.sequenceNumber });
+    }
+    return message;
+  }
+
+  private findLocked(
+    lockToken: string,
+  ): { subQueue: SubQueue; message: StoredMessage<P> } | undefined {
+    const entry = this.lockIndex.get(lockToken);
+    const message = entry && this.subQueues[entry.subQueue].get(entry.sequenceNumber);
+    if (!entry || !message || message.lock?.token !== lockToken) return undefined;
+    return { subQueue: entry.subQueue, message };
+  }
+
+  private releaseLock(message: StoredMessage<P>): void {
+    if (message.lock) this.lockIndex.delete(message.lock.token);
+    message.lock = undefined;
+  }
+
+  /** An abandon or a lost lock: the message is retried, or dead-lettered once out of attempts. */
+  private afterFailedDelivery(subQueue: SubQueue, message: StoredMessage<P>): void {
+    if (subQueue === "main" && message.deliveryAttempts >= this.settings.maxDeliveryCount) {
+      this.moveToDeadLetter(
+        message,
+        "MaxDeliveryCountExceeded",
+        `Message could not be consumed after ${this.settings.maxDeliveryCount} delivery attempts.`,
+      );
+    }
+  }
+
+  private activateScheduled(message: StoredMessage<P>): void {
+    message.state = "active";
+    message.enqueuedAt = message.scheduledAt!;
+    message.expiresAt = message.enqueuedAt + message.timeToLiveMs;
+    message.scheduledAt = undefined;
+    // Re-insert so the message queues behind what was already enqueued.
+    this.subQueues.main.delete(message.sequenceNumber);
+    this.subQueues.main.set(message.sequenceNumber, message);
+  }
+
+  private expire(message: StoredMessage<P>): void {
+    if (this.settings.deadLetteringOnMessageExpiration) {
+      this.moveToDeadLetter(
+        message,
+        "TTLExpiredException",
+        "The message expired and was dead lettered.",
+      );
+    } else {
+      this.subQueues.main.delete(message.sequenceNumber);
+    }
+  }
+
+  private moveToDeadLetter(
+    message: StoredMessage<P>,
+    reason: string | undefined,
+    description: string | undefined,
+  ): void {
+    this.subQueues.main.delete(message.sequenceNumber);
+    if (reason !== undefined) message.propertyUpdates[DEAD_LETTER_REASON_PROPERTY] = reason;
+    if (description !== undefined) {
+      message.propertyUpdates[DEAD_LETTER_DESCRIPTION_PROPERTY] = description;
+    }
+    // Dead-lettered messages stay until received: no expiry, no scheduling, no deferral.
+    message.state = "active";
+    message.expiresAt = Number.POSITIVE_INFINITY;
+    this.subQueues.deadLetter.set(message.sequenceNumber, message);
+  }
+}

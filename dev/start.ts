@@ -1,0 +1,142 @@
+/**
+ * Local development entry point (`npm start`): Azurite tables, the Service Bus emulator and the
+ * Functions host, wired together and stopped together on Ctrl-C.
+ *   --emulators-only  only the two emulators
+ *   --host-only       only the host, with the settings as they are (local.settings.json / env)
+ *   --port <port>     the host's HTTP port (default: RELAY_PORT, else 7071)
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { Command, InvalidArgumentError } from "commander";
+import { startAzuriteTables } from "./azurite";
+import { startServiceBusEmulator } from "./servicebus-emulator";
+
+const REPO_ROOT = path.resolve(__dirname, "..");
+const HOST_MAIN = path.join(__dirname, "host", "main.ts");
+
+interface StartOptions {
+  emulatorsOnly?: boolean;
+  hostOnly?: boolean;
+  port?: number;
+}
+
+interface Stoppable {
+  name: string;
+  stop(): Promise<void>;
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidArgumentError("must be a port number (0-65535).");
+  }
+  return port;
+}
+
+function portFromEnv(name: string, fallback: number): number {
+  const text = process.env[name];
+  return text ? parsePort(text) : fallback;
+}
+
+async function startEmulators(): Promise<{ stoppables: Stoppable[]; hostEnv: NodeJS.ProcessEnv }> {
+  const stoppables: Stoppable[] = [];
+  try {
+    const azurite = await startAzuriteTables({
+      port: portFromEnv("AZURITE_TABLE_PORT", 10002),
+      location: path.join(REPO_ROOT, ".azurite"),
+    });
+    stoppables.push({ name: "Azurite", stop: () => azurite.stop() });
+    process.stdout.write(`Azurite tables listening on http://127.0.0.1:${azurite.port}\n`);
+
+    // The emulator reads SERVICEBUS_EMULATOR_PORT itself (default 5672).
+    const serviceBus = await startServiceBusEmulator();
+    stoppables.push({ name: "Service Bus emulator", stop: () => serviceBus.close() });
+    process.stdout.write(
+      `Service Bus emulator listening on amqp://127.0.0.1:${serviceBus.port} (queues: ${serviceBus.queues.join(", ")})\n`,
+    );
+    return {
+      stoppables,
+      hostEnv: {
+        AzureWebJobsStorage: azurite.connectionString,
+        ServiceBusConnection: serviceBus.connectionString,
+      },
+    };
+  } catch (error) {
+    await stopAll(stoppables);
+    throw error;
+  }
+}
+
+/** The host runs as a child process, as `func start` runs its worker, so it can be killed alone. */
+function startHostProcess(env: NodeJS.ProcessEnv, port: number | undefined): ChildProcess {
+  const args = ["--import", "tsx", HOST_MAIN, "--app-root", REPO_ROOT];
+  if (port !== undefined) args.push("--port", String(port));
+  return spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: "inherit",
+  });
+}
+
+function waitForExit(child: ChildProcess): Promise<number> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once("exit", (code) => resolve(code ?? 1)));
+}
+
+async function stopAll(stoppables: Stoppable[]): Promise<void> {
+  for (const stoppable of [...stoppables].reverse()) {
+    try {
+      await stoppable.stop();
+    } catch (error) {
+      process.stderr.write(`Could not stop ${stoppable.name}: ${(error as Error).message}\n`);
+    }
+  }
+}
+
+function onStopSignal(handler: () => void): void {
+  let stopping = false;
+  const once = (): void => {
+    if (stopping) return;
+    stopping = true;
+    handler();
+  };
+  process.on("SIGINT", once);
+  process.on("SIGTERM", once);
+}
+
+async function main(): Promise<void> {
+  const options = new Command()
+    .name("start")
+    .description("Runs the emulators and the Functions host for local development.")
+    .option("--emulators-only", "start only Azurite tables and the Service Bus emulator")
+    .option("--host-only", "start only the Functions host, with the settings as they are")
+    .option("--port <port>", "the host's HTTP port (default: RELAY_PORT, else 7071)", parsePort)
+    .parse()
+    .opts<StartOptions>();
+  if (options.emulatorsOnly && options.hostOnly) {
+    throw new Error("--emulators-only and --host-only cannot be combined.");
+  }
+
+  const { stoppables, hostEnv } = options.hostOnly
+    ? { stoppables: [], hostEnv: {} }
+    : await startEmulators();
+
+  if (options.emulatorsOnly) {
+    onStopSignal(() => void stopAll(stoppables).then(() => process.exit(0)));
+    return;
+  }
+
+  const host = startHostProcess(hostEnv, options.port);
+  // Ctrl-C reaches the host too (same process group); SIGTERM covers a `kill` of this process.
+  onStopSignal(() => {
+    if (host.exitCode === null) host.kill("SIGTERM");
+  });
+  const hostExitCode = await waitForExit(host);
+  await stopAll(stoppables);
+  process.exit(hostExitCode);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,26 @@
+import { app } from "@azure/functions";
+import { getFlowTemplate } from "../shared/app/flow-setup";
+import { httpHandler } from "../shared/http/handler";
+import { json } from "../shared/http/responses";
+import { routeIds } from "../shared/http/route-ids";
+
+/** The workflow's flow as a definition (JSON) or, with `?format=solution`, a solution zip. */
+app.http("flowTemplate", {
+  route: "stores/{storeId}/workflows/{workflowId}/flow-template",
+  methods: ["GET"],
+  authLevel: "admin",
+  handler: httpHandler(async (request, deps) => {
+    const { storeId, workflowId } = routeIds(request.params, ["storeId", "workflowId"]);
+    const answer = await getFlowTemplate(deps, storeId, workflowId, request.query);
+    if (answer.format === "definition") return json(200, answer.template);
+    return {
+      status: 200,
+      body: answer.zip,
+      headers: {
+        "content-type": "application/zip",
+        "content-disposition": `attachment; filename="${answer.fileName}"`,
+        "cache-control": "no-store",
+      },
+    };
+  }),
+});

@@ -1,0 +1,177 @@
+/**
+ * README "Deploy to Azure" against the template: the parameters, azd variables and outputs it
+ * names must exist, and every parameter and output must be documented.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { literal, outputs, params } from "./bicep";
+import {
+  mutate,
+  parametersFileProblems,
+  parameterVariables,
+  readTemplate,
+  ROOT,
+  type Template,
+} from "./template-checks";
+
+/** The `## Deploy to Azure` section, up to the next second-level heading. */
+function deploySection(readme: string): string | undefined {
+  const start = readme.indexOf("\n## Deploy to Azure\n");
+  if (start === -1) return undefined;
+  const end = readme.indexOf("\n## ", start + 1);
+  return readme.slice(start, end === -1 ? undefined : end);
+}
+
+/** The rows of the first table under a `### heading`, as cells. */
+function tableRows(section: string, heading: string): string[][] {
+  const start = section.indexOf(`\n### ${heading}\n`);
+  if (start === -1) return [];
+  const lines = section.slice(start).split("\n").slice(2);
+  const table = lines.slice(lines.findIndex((line) => line.startsWith("|")));
+  const rows = table.slice(0, table.findIndex((line) => !line.startsWith("|")) >>> 0);
+  return rows.slice(2).map((row) =>
+    row
+      .split("|")
+      .slice(1, -1)
+      .map((cell) => cell.trim()),
+  );
+}
+
+const codeNames = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((match) => match[1]);
+
+function readmeDeployProblems(readme: string, template: Template): string[] {
+  const section = deploySection(readme);
+  if (!section) return ["README has no '## Deploy to Azure' section"];
+  const problems: string[] = [];
+  const declared = params(template.main);
+  const declaredOutputs = outputs(template.main);
+  const variables = parameterVariables(template.parametersFile);
+  const azdVariables = [...variables.values()].map((mapping) => mapping.variable);
+
+  const documentedParams = new Set<string>();
+  for (const [paramCell, variableCell, defaultCell] of tableRows(section, "Parameters")) {
+    const [name] = codeNames(paramCell);
+    const param = declared.find((p) => p.name === name);
+    if (!param) {
+      problems.push(`Parameters table: ${name} is not a parameter of main.bicep`);
+      continue;
+    }
+    documentedParams.add(name);
+    const [variable] = codeNames(variableCell);
+    if (variable !== variables.get(name)?.variable)
+      problems.push(
+        `Parameters table: ${name} is set by ${variables.get(name)?.variable}, not ${variable}`,
+      );
+    const fallback = literal(param.defaultValue ?? "");
+    if (
+      fallback !== undefined &&
+      fallback !== "" &&
+      !codeNames(defaultCell).includes(String(fallback))
+    )
+      problems.push(`Parameters table: ${name}'s default is ${fallback}, not ${defaultCell}`);
+  }
+  for (const param of declared)
+    if (!documentedParams.has(param.name))
+      problems.push(`parameter ${param.name} is not documented`);
+
+  const documentedOutputs = new Set(
+    tableRows(section, "Outputs").flatMap(([cell]) => codeNames(cell)),
+  );
+  for (const name of documentedOutputs)
+    if (!declaredOutputs.includes(name)) problems.push(`Outputs table: ${name} is not an output`);
+  for (const name of declaredOutputs)
+    if (!documentedOutputs.has(name)) problems.push(`output ${name} is not documented`);
+
+  for (const [, name] of section.matchAll(/azd env set ([A-Z][A-Z0-9_]*)/g))
+    if (!azdVariables.includes(name))
+      problems.push(`'azd env set ${name}': main.parameters.json does not read ${name}`);
+  for (const [, name] of section.matchAll(/azd env get-value ([A-Z][A-Z0-9_]*)/g))
+    if (!declaredOutputs.includes(name))
+      problems.push(`'azd env get-value ${name}': no such output`);
+  for (const [, placeholder] of section.matchAll(/<([A-Z][A-Z0-9_]*)>/g))
+    if (!declaredOutputs.includes(placeholder))
+      problems.push(`<${placeholder}> is not an output of the template`);
+  for (const [, list] of section.matchAll(/--parameters((?:\s+\w+=\S+)+)/g))
+    for (const [, name] of list.matchAll(/(\w+)=/g))
+      if (!declared.some((p) => p.name === name))
+        problems.push(`--parameters ${name}=...: main.bicep has no such parameter`);
+  return [...new Set(problems)];
+}
+
+const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+const template = readTemplate();
+
+describe("README 'Deploy to Azure'", () => {
+  it("names only parameters, azd variables and outputs the template has, and documents all", () => {
+    expect(readmeDeployProblems(readme, template)).toEqual([]);
+  });
+
+  it("checker: catches a parameter, a variable or an output that does not exist", () => {
+    const wrong = readme
+      .replace("--parameters environmentName=relay-prod", "--parameters envName=relay-prod")
+      .replace("azd env set DATA_SERVICE_AUTH entra", "azd env set DATA_SERVICE_MODE entra")
+      .replace("azd env get-value RELAY_BASE_URL", "azd env get-value RELAY_URL")
+      .replace("--name <FUNCTION_APP_NAME> --src", "--name <FUNCTION_APP> --src");
+    expect(readmeDeployProblems(wrong, template)).toEqual([
+      "'azd env set DATA_SERVICE_MODE': main.parameters.json does not read DATA_SERVICE_MODE",
+      "'azd env get-value RELAY_URL': no such output",
+      "<FUNCTION_APP> is not an output of the template",
+      "--parameters envName=...: main.bicep has no such parameter",
+    ]);
+  });
+
+  it("checker: catches a parameter or output the template gained but the README lacks", () => {
+    const gained = mutate(
+      mutate(
+        template,
+        "main",
+        "param resourceGroupName string = ''",
+        "param resourceGroup string = ''",
+      ),
+      "main",
+      "output RESOURCE_GROUP string",
+      "output RESOURCE_GROUP_ID string",
+    );
+    expect(readmeDeployProblems(readme, gained)).toEqual([
+      "Parameters table: resourceGroupName is not a parameter of main.bicep",
+      "parameter resourceGroup is not documented",
+      "Outputs table: RESOURCE_GROUP is not an output",
+      "output RESOURCE_GROUP_ID is not documented",
+      "<RESOURCE_GROUP> is not an output of the template",
+    ]);
+  });
+
+  it("checker: catches a documented default that differs from the template's", () => {
+    const changed = mutate(
+      template,
+      "main",
+      "param flowMaxAttempts int = 8",
+      "param flowMaxAttempts int = 5",
+    );
+    expect(readmeDeployProblems(readme, changed)).toEqual([
+      "Parameters table: flowMaxAttempts's default is 5, not `8`",
+    ]);
+  });
+});
+
+describe("main.parameters.json", () => {
+  it("maps only main.bicep's parameters, with the same defaults", () => {
+    expect(parametersFileProblems(template)).toEqual([]);
+  });
+
+  it("checker: catches a default or a parameter name that drifted", () => {
+    const drifted = mutate(
+      template,
+      "parametersFile",
+      "RELAY_FLOW_MAX_ATTEMPTS=8",
+      "RELAY_FLOW_MAX_ATTEMPTS=9",
+    );
+    expect(parametersFileProblems(drifted)).toEqual([
+      "flowMaxAttempts: azd default 9 differs from main.bicep's 8",
+    ]);
+    const renamed = mutate(template, "parametersFile", '"dataServiceScope"', '"dataScope"');
+    expect(parametersFileProblems(renamed)).toEqual([
+      "main.parameters.json sets dataScope, which main.bicep does not declare",
+    ]);
+  });
+});
