@@ -58,6 +58,7 @@ const requestColumns = z.object({
   workflowId: z.string(),
   state: z.enum(REQUEST_STATES),
   decision: jsonColumn(decisionSchema).optional(),
+  dmOutcome: z.enum(["approved", "denied"]).optional(),
   flowRunId: z.string().optional(),
   attempts: jsonColumn(z.object({ flow: z.number().int(), apply: z.number().int() })),
   redrives: z.number().int(),
@@ -165,17 +166,24 @@ export class InvalidRequestIdError extends Error {
   }
 }
 
+/** Each column named, so nothing that is not part of the record (or a secret) is ever stored. */
 function toEntity(request: RelayRequest) {
-  const { storeId, requestId, decision, attempts, history, lastError, ...scalarColumns } = request;
   return {
-    partitionKey: tableKey("storeId", storeId),
-    rowKey: requestRowKey(requestId),
+    partitionKey: tableKey("storeId", request.storeId),
+    rowKey: requestRowKey(request.requestId),
     rowType: REQUEST_ROW,
-    ...scalarColumns,
-    decision: decision && JSON.stringify(decision),
-    attempts: JSON.stringify(attempts),
-    lastError: lastError && truncate(lastError),
-    history: historyThatFits(history),
+    workflowId: request.workflowId,
+    state: request.state,
+    decision: request.decision && JSON.stringify(request.decision),
+    dmOutcome: request.dmOutcome,
+    flowRunId: request.flowRunId,
+    attempts: JSON.stringify(request.attempts),
+    redrives: request.redrives,
+    applyOutcomeUnknown: request.applyOutcomeUnknown,
+    lastError: request.lastError && truncate(request.lastError),
+    history: historyThatFits(request.history),
+    createdAt: request.createdAt,
+    updatedAt: request.updatedAt,
   };
 }
 
