@@ -4,7 +4,7 @@ import type { Decision, Outcome, RelayRequest } from "../domain/model";
 import { nextAttempt } from "../domain/retry";
 import type { DataServiceTarget, DmRequestStatus, StepMessage } from "../ports";
 import type { Invocation, RelayDeps } from "./deps";
-import { recordEvent, sendStep } from "./request-records";
+import { loadForStep, recordEvent, sendStep } from "./request-records";
 
 const DM_OUTCOME: Partial<Record<DmRequestStatus, Outcome>> = {
   Approved: "approved",
@@ -26,19 +26,9 @@ export async function applyDecision(
   message: StepMessage,
   { log }: Invocation,
 ): Promise<void> {
-  const stored = await deps.requests.get(message.storeId, message.requestId);
-  if (!stored) {
-    log.warn("dropping a decision message for an unknown request");
-    return;
-  }
-  const request = stored.value;
-  if (!request.decision || !isCurrent(request, message)) {
-    log.info("dropping a stale decision message", {
-      state: request.state,
-      attempt: message.attempt,
-    });
-    return;
-  }
+  const request = await loadForStep(deps, "apply", message, log);
+  // A request waiting for its apply step always holds a decision.
+  if (!request?.decision) return;
   const verdict = await attemptApply(deps, request, request.decision, message.attempt);
   if (verdict.type !== "retry") return recordEvent(deps, message, verdict, log);
 
@@ -167,12 +157,4 @@ async function settleWithCheck(
     dmOutcome,
     detail: `Directory Manager had already ${dmOutcome} the request; the flow's decision (${ours}) was not written`,
   };
-}
-
-function isCurrent(request: RelayRequest, message: StepMessage): boolean {
-  return (
-    request.state === "decided" &&
-    request.redrives === message.redrives &&
-    request.attempts.apply < message.attempt
-  );
 }

@@ -3,7 +3,7 @@ import { nextAttempt } from "../domain/retry";
 import { redact } from "../logging";
 import type { StepMessage } from "../ports";
 import type { Invocation, RelayDeps } from "./deps";
-import { recordEvent, sendStep } from "./request-records";
+import { loadForStep, recordEvent, sendStep } from "./request-records";
 
 /**
  * One attempt to start the flow of a queued request (Service Bus trigger on workflow-events).
@@ -15,16 +15,8 @@ export async function dispatchToFlow(
   message: StepMessage,
   { log }: Invocation,
 ): Promise<void> {
-  const stored = await deps.requests.get(message.storeId, message.requestId);
-  if (!stored) {
-    log.warn("dropping a flow message for an unknown request");
-    return;
-  }
-  const request = stored.value;
-  if (!isCurrent(request, message)) {
-    log.info("dropping a stale flow message", { state: request.state, attempt: message.attempt });
-    return;
-  }
+  const request = await loadForStep(deps, "flow", message, log);
+  if (!request) return;
 
   const fail = (reason: string) =>
     recordEvent(deps, message, { type: "flow-failed", attempt: message.attempt, reason }, log);
@@ -92,14 +84,6 @@ export async function dispatchToFlow(
       );
     }
   }
-}
-
-function isCurrent(request: RelayRequest, message: StepMessage): boolean {
-  return (
-    request.state === "queued" &&
-    request.redrives === message.redrives &&
-    request.attempts.flow < message.attempt
-  );
 }
 
 export function callbackUrl(deps: Pick<RelayDeps, "settings">, request: RelayRequest): string {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { transition, type RequestEvent } from "../domain/lifecycle";
+import { isCurrentStep, transition, type RequestEvent } from "../domain/lifecycle";
 import type { RelayRequest } from "../domain/model";
 import type { Logger } from "../logging";
 import {
@@ -106,4 +106,26 @@ export async function recordEvent(
   });
   if (result?.changed) log.info(`request is ${result.request.state}`, { event: event.type });
   else log.info("outcome not recorded: the request moved on meanwhile", { event: event.type });
+}
+
+/** The request a step's message is for, or undefined (logged) when the message must not act. */
+export async function loadForStep(
+  deps: Pick<RelayDeps, "requests">,
+  step: Step,
+  message: StepMessage,
+  log: Logger,
+): Promise<RelayRequest | undefined> {
+  const stored = await deps.requests.get(message.storeId, message.requestId);
+  if (!stored) {
+    log.warn(`dropping a ${step} message for an unknown request`);
+    return undefined;
+  }
+  if (!isCurrentStep(stored.value, step, message)) {
+    log.info(`dropping a stale ${step} message`, {
+      state: stored.value.state,
+      attempt: message.attempt,
+    });
+    return undefined;
+  }
+  return stored.value;
 }

@@ -156,3 +156,23 @@ function describeDecision(decision: Decision): string {
   const who = decision.approver?.email ?? decision.approver?.displayName;
   return `${decision.outcome} in Power Automate${who ? ` by ${who}` : ""}`;
 }
+
+/** The state a request must be in for a step's message to act, and that step's attempt counter. */
+const STEP_STATE = { flow: "queued", apply: "decided" } as const;
+
+/**
+ * Whether a queue message is the next attempt of its step for this request: the request is still
+ * waiting for that step, in the same drive (redrive count), and the attempt is not done yet. Any
+ * other message (a redelivery, a duplicate, one from before a redrive) must not act.
+ */
+export function isCurrentStep(
+  request: RelayRequest,
+  step: keyof typeof STEP_STATE,
+  message: { attempt: number; redrives: number },
+): boolean {
+  return (
+    request.state === STEP_STATE[step] &&
+    request.redrives === message.redrives &&
+    request.attempts[step] < message.attempt
+  );
+}

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import {
   FINAL_STATES,
+  isCurrentStep,
   newRequest,
   transition,
   type RequestEvent,
@@ -91,6 +92,29 @@ describe("request state machine", () => {
           expect(state.history[state.history.length - 1]?.state).toBe(state.state);
         }
       }),
+    );
+  });
+
+  it("lets a step's message act only once: after its outcome is recorded it is stale", () => {
+    fc.assert(
+      fc.property(
+        fc.array(eventArb, { maxLength: 40 }),
+        fc.integer({ min: 1, max: 9 }),
+        (events, attempt) => {
+          for (const state of run(events)) {
+            for (const step of ["flow", "apply"] as const) {
+              const message = { attempt, redrives: state.redrives };
+              if (state.attempts[step] >= attempt)
+                expect(isCurrentStep(state, step, message)).toBe(false);
+              expect(isCurrentStep(state, step, { ...message, redrives: state.redrives + 1 })).toBe(
+                false,
+              );
+              if (FINAL_STATES.has(state.state))
+                expect(isCurrentStep(state, step, message)).toBe(false);
+            }
+          }
+        },
+      ),
     );
   });
 
