@@ -184,7 +184,9 @@ export class EmulatorServer {
     if (!listener) return;
     const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
     // Clients that are still connected get disconnected; the emulator keeps no state on disk.
-    for (const socket of this.sockets) socket.destroy();
+    // Destroying with an error is what makes rhea tear its side down (it listens for "error"
+    // and "end", not "close"); otherwise its heartbeat timer keeps the process alive.
+    for (const socket of this.sockets) socket.destroy(new Error("the emulator is shutting down"));
     await closed;
   }
 
