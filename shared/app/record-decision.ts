@@ -37,27 +37,26 @@ export async function recordDecision(
     );
 
   const decision = parseDecision(input.body, deps.clock.now());
-  let standing: RelayRequest | undefined;
   const result = await updateRequest(deps, input.storeId, input.requestId, (current) => {
-    standing = current;
     if (current.decision || current.state === "superseded") return undefined;
     const next = transition(current, { type: "decided", decision }, deps.clock.now());
     return next.ok ? next.request : undefined;
   });
-  if (!result || !standing) throw notFound(`request ${input.requestId} is not known to the relay`);
+  if (!result) throw notFound(`request ${input.requestId} is not known to the relay`);
 
   const request = result.request;
+  const requestLog = log.with({ workflowId: request.workflowId });
   if (result.changed) {
-    await queueApply(deps, request, log);
-    log.info(`decision recorded: ${decision.outcome}`);
+    await queueApply(deps, request, requestLog);
+    requestLog.info(`decision recorded: ${decision.outcome}`);
     return { recorded: true, body: answerBody(request, decision.outcome) };
   }
   if (request.state === "superseded" || request.decision?.outcome !== decision.outcome)
     throw standingConflict(request);
   // A repeat while the first apply message may not have gone out: send it again (same id).
   if (request.state === "decided" && request.attempts.apply === 0)
-    await queueApply(deps, request, log);
-  log.info("repeated decision: nothing changes");
+    await queueApply(deps, request, requestLog);
+  requestLog.info("repeated decision: nothing changes");
   return { recorded: false, body: answerBody(request, decision.outcome) };
 }
 

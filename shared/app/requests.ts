@@ -66,6 +66,8 @@ export async function redriveRequest(
       },
     );
   await sendStep(deps, step, request, 1);
-  log.info(`redriven: ${step === "flow" ? "calling the flow" : "writing the decision"} again`);
+  log
+    .with({ workflowId: request.workflowId })
+    .info(`redriven: ${step === "flow" ? "calling the flow" : "writing the decision"} again`);
   return { requestId, state: request.state };
 }
