@@ -1,10 +1,9 @@
 import { app } from "@azure/functions";
-import { applyDecision } from "../shared/app/apply-decision";
 import { APPROVAL_DECISIONS_QUEUE } from "../shared/ports";
-import { queueHandler } from "../shared/queue-handler";
+import { queueHandler } from "../shared/runtime";
 
 app.serviceBusQueue("apply", {
   queueName: APPROVAL_DECISIONS_QUEUE,
   connection: "ServiceBusConnection",
-  handler: queueHandler(applyDecision),
+  handler: queueHandler((useCases) => useCases.applyDecision),
 });

@@ -1,17 +1,14 @@
 import { app } from "@azure/functions";
-import { getFlowTemplate } from "../shared/app/flow-setup";
-import { httpHandler } from "../shared/http/handler";
-import { json } from "../shared/http/responses";
-import { routeIds } from "../shared/http/route-ids";
+import { httpHandler } from "../shared/runtime";
 
 /** The workflow's flow as a definition (JSON) or, with `?format=solution`, a solution zip. */
 app.http("flowTemplate", {
   route: "stores/{storeId}/workflows/{workflowId}/flow-template",
   methods: ["GET"],
   authLevel: "admin",
-  handler: httpHandler(async (request, deps) => {
+  handler: httpHandler(async (request, { deps, useCases, routeIds, json }) => {
     const { storeId, workflowId } = routeIds(request.params, ["storeId", "workflowId"]);
-    const answer = await getFlowTemplate(deps, storeId, workflowId, request.query);
+    const answer = await useCases.getFlowTemplate(deps, storeId, workflowId, request.query);
     if (answer.format === "definition") return json(200, answer.template);
     return {
       status: 200,

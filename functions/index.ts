@@ -2,7 +2,7 @@
  * The entry Azure Functions loads. Settings are validated here, at load, so a missing or
  * malformed one stops the app with one line naming it instead of failing the first request.
  */
-import { relayConfig } from "../shared/composition";
+import { relayConfig } from "../shared/runtime";
 
 relayConfig();
 

@@ -1,15 +1,12 @@
 import { app } from "@azure/functions";
-import { listRequests } from "../shared/app/requests";
-import { httpHandler } from "../shared/http/handler";
-import { json } from "../shared/http/responses";
-import { routeIds } from "../shared/http/route-ids";
+import { httpHandler } from "../shared/runtime";
 
 app.http("listRequests", {
   route: "stores/{storeId}/requests",
   methods: ["GET"],
   authLevel: "admin",
-  handler: httpHandler(async (request, deps) => {
+  handler: httpHandler(async (request, { deps, useCases, routeIds, json }) => {
     const { storeId } = routeIds(request.params, ["storeId"]);
-    return json(200, await listRequests(deps, storeId, request.query.get("state")));
+    return json(200, await useCases.listRequests(deps, storeId, request.query.get("state")));
   }),
 });

@@ -1,15 +1,12 @@
 import { app } from "@azure/functions";
-import { registerStore } from "../shared/app/stores";
-import { httpHandler } from "../shared/http/handler";
-import { json } from "../shared/http/responses";
-import { routeIds } from "../shared/http/route-ids";
+import { httpHandler } from "../shared/runtime";
 
 app.http("registerStore", {
   route: "stores/{storeId}/power-automate",
   methods: ["PUT"],
   authLevel: "admin",
-  handler: httpHandler(async (request, deps) => {
+  handler: httpHandler(async (request, { deps, useCases, routeIds, json }) => {
     const { storeId } = routeIds(request.params, ["storeId"]);
-    return json(200, await registerStore(deps, storeId, await request.text()));
+    return json(200, await useCases.registerStore(deps, storeId, await request.text()));
   }),
 });

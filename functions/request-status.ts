@@ -1,15 +1,12 @@
 import { app } from "@azure/functions";
-import { getRequestStatus } from "../shared/app/requests";
-import { httpHandler } from "../shared/http/handler";
-import { json } from "../shared/http/responses";
-import { routeIds } from "../shared/http/route-ids";
+import { httpHandler } from "../shared/runtime";
 
 app.http("requestStatus", {
   route: "stores/{storeId}/requests/{requestId}",
   methods: ["GET"],
   authLevel: "admin",
-  handler: httpHandler(async (request, deps) => {
+  handler: httpHandler(async (request, { deps, useCases, routeIds, json }) => {
     const { storeId, requestId } = routeIds(request.params, ["storeId", "requestId"]);
-    return json(200, await getRequestStatus(deps, storeId, requestId));
+    return json(200, await useCases.getRequestStatus(deps, storeId, requestId));
   }),
 });

@@ -1,17 +1,14 @@
 import { app } from "@azure/functions";
-import { acceptTrigger } from "../shared/app/accept-trigger";
-import { httpHandler } from "../shared/http/handler";
-import { json } from "../shared/http/responses";
-import { routeIds } from "../shared/http/route-ids";
+import { httpHandler } from "../shared/runtime";
 
 /** Called by Directory Manager in place of the flow's URL; `?sig=` is the link's trigger key. */
 app.http("trigger", {
   route: "stores/{storeId}/workflows/{workflowId}/trigger",
   methods: ["POST"],
   authLevel: "anonymous",
-  handler: httpHandler(async (request, deps, log) => {
+  handler: httpHandler(async (request, { deps, log, useCases, routeIds, json }) => {
     const ids = routeIds(request.params, ["storeId", "workflowId"]);
-    const accepted = await acceptTrigger(
+    const accepted = await useCases.acceptTrigger(
       deps,
       {
         ...ids,

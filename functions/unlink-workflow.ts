@@ -1,15 +1,13 @@
 import { app } from "@azure/functions";
-import { unlinkWorkflow } from "../shared/app/links";
-import { httpHandler } from "../shared/http/handler";
-import { routeIds } from "../shared/http/route-ids";
+import { httpHandler } from "../shared/runtime";
 
 app.http("unlinkWorkflow", {
   route: "stores/{storeId}/workflows/{workflowId}/flow",
   methods: ["DELETE"],
   authLevel: "admin",
-  handler: httpHandler(async (request, deps) => {
+  handler: httpHandler(async (request, { deps, useCases, routeIds }) => {
     const { storeId, workflowId } = routeIds(request.params, ["storeId", "workflowId"]);
-    await unlinkWorkflow(deps, storeId, workflowId);
+    await useCases.unlinkWorkflow(deps, storeId, workflowId);
     return { status: 204 };
   }),
 });

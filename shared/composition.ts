@@ -1,6 +1,7 @@
 /**
- * The composition root: one validated config, the adapters built from it once, handed to the
- * use cases as RelayDeps. Nothing else reads settings or constructs an adapter.
+ * The composition root: the adapters built once from the validated config (shared/runtime.ts
+ * validates it when the app loads), handed to the use cases as RelayDeps. Nothing else constructs
+ * an adapter.
  */
 import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
 import { createDataServiceClient, type DataServiceAuth } from "./adapters/data-service-client";
@@ -14,22 +15,15 @@ import { ServiceBusMessageQueue } from "./adapters/service-bus-queue";
 import { createTableRepositories } from "./adapters/tables";
 import { CredentialTokenSource } from "./adapters/token-source";
 import type { RelayDeps } from "./app/deps";
-import { loadConfig, type RelayConfig } from "./config";
+import type { RelayConfig } from "./config";
 import { SecretBox } from "./security/secret-box";
 import { CallbackTokens } from "./security/tokens";
 
-let config: RelayConfig | undefined;
 let relay: Promise<RelayDeps> | undefined;
 
-/** The app settings, validated on first use; throws a one-line ConfigError when one is bad. */
-export function relayConfig(): RelayConfig {
-  config ??= loadConfig(process.env);
-  return config;
-}
-
 /** The relay's dependencies, built once per process (a failed build is retried next call). */
-export function getRelay(): Promise<RelayDeps> {
-  relay ??= buildRelay(relayConfig()).catch((error: unknown) => {
+export function getRelay(config: RelayConfig): Promise<RelayDeps> {
+  relay ??= buildRelay(config).catch((error: unknown) => {
     relay = undefined;
     throw error;
   });

@@ -1,4 +1,9 @@
-import { z } from "zod";
+/**
+ * The relay's settings: one schema, checked when the app loads, so that a missing or malformed
+ * setting stops the app with one line naming it. `zod/mini` (zod's tree-shakable form) keeps
+ * this check cheap in the load path that every cold start pays; the rest of the app uses zod.
+ */
+import { z } from "zod/mini";
 import { checkServiceUrl } from "./domain/flow-url";
 
 /** A setting that is missing or malformed; its message is the one line the host prints. */
@@ -7,30 +12,37 @@ export class ConfigError extends Error {
 }
 
 const intSetting = (min: number, max: number, fallback: number) => {
-  const message = `must be a whole number from ${min} to ${max}`;
-  return z.coerce
-    .number({ message })
-    .int({ message })
-    .min(min, { message })
-    .max(max, { message })
-    .default(fallback);
+  const error = `must be a whole number from ${min} to ${max}`;
+  return z._default(
+    z.coerce
+      .number({ error })
+      .check(z.int({ error }), z.gte(min, { error }), z.lte(max, { error })),
+    fallback,
+  );
 };
 
-const booleanSetting = z
-  .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
-  .default("false")
-  .transform((value) => ["true", "1", "yes"].includes(value));
+const booleanSetting = z.pipe(
+  z._default(
+    z.enum(["true", "false", "1", "0", "yes", "no"], { error: "must be true or false" }),
+    "false",
+  ),
+  z.transform((value: "true" | "false" | "1" | "0" | "yes" | "no") =>
+    ["true", "1", "yes"].includes(value),
+  ),
+);
 
-const optionalText = z
-  .string()
-  .optional()
-  .transform((value) => (value === undefined || value.trim() === "" ? undefined : value));
+const optionalText = z.pipe(
+  z.optional(z.string()),
+  z.transform((value: string | undefined) =>
+    value === undefined || value.trim() === "" ? undefined : value,
+  ),
+);
 
-const hostPattern = z
-  .string()
-  .regex(/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i, {
-    message: "must be comma-separated host names, optionally starting with '*.'",
-  });
+const hostPattern = z.string().check(
+  z.regex(/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i, {
+    error: "must be comma-separated host names, optionally starting with '*.'",
+  }),
+);
 
 /** Where a Dataverse environment lives, from its organization code and region. */
 const DATAVERSE_URL_TEMPLATE = "https://{org}.{region}.dynamics.com";
@@ -43,16 +55,20 @@ const environmentSchema = z
     AzureWebJobsStorage__accountName: optionalText,
     ServiceBusConnection: optionalText,
     ServiceBusConnection__fullyQualifiedNamespace: optionalText,
-    RELAY_PUBLIC_BASE_URL: z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }),
-    RELAY_SIGNING_KEY: z.string().min(32, { message: "must be at least 32 characters" }),
-    RELAY_SIGNING_KEY_PREVIOUS: optionalText,
-    RELAY_ALLOWED_FLOW_HOSTS: z
+    RELAY_PUBLIC_BASE_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+    RELAY_SIGNING_KEY: z
       .string()
-      .default("*.environment.api.powerplatform.com,*.logic.azure.com")
-      .transform((value) => value.split(",").map((host) => host.trim().toLowerCase()))
-      .pipe(z.array(hostPattern).min(1)),
+      .check(z.minLength(32, { error: "must be at least 32 characters" })),
+    RELAY_SIGNING_KEY_PREVIOUS: optionalText,
+    RELAY_ALLOWED_FLOW_HOSTS: z.pipe(
+      z.pipe(
+        z._default(z.string(), "*.environment.api.powerplatform.com,*.logic.azure.com"),
+        z.transform((value: string) => value.split(",").map((host) => host.trim().toLowerCase())),
+      ),
+      z.array(hostPattern).check(z.minLength(1)),
+    ),
     RELAY_ALLOW_LOOPBACK: booleanSetting,
-    DATA_SERVICE_AUTH: z.enum(["dm-token", "entra", "none"]).default("dm-token"),
+    DATA_SERVICE_AUTH: z._default(z.enum(["dm-token", "entra", "none"]), "dm-token"),
     DM_SERVICE_USERNAME: optionalText,
     DM_SERVICE_PASSWORD: optionalText,
     DM_CLIENT_ID: optionalText,
@@ -60,86 +76,93 @@ const environmentSchema = z
     DATA_SERVICE_SCOPE: optionalText,
     RELAY_FLOW_MAX_ATTEMPTS: intSetting(1, 50, 8),
     RELAY_APPLY_MAX_ATTEMPTS: intSetting(1, 50, 8),
-    RELAY_FLOW_AUDIENCE: z.url().default("https://service.flow.microsoft.com/"),
+    RELAY_FLOW_AUDIENCE: z._default(z.url(), "https://service.flow.microsoft.com/"),
     RELAY_RETRY_BASE_MS: intSetting(10, 600_000, 2_000),
     RELAY_RETRY_MAX_MS: intSetting(10, 86_400_000, 300_000),
     RELAY_HTTP_TIMEOUT_MS: intSetting(100, 230_000, 30_000),
-    RELAY_TABLE_PREFIX: z
-      .string()
-      .regex(/^[A-Za-z][A-Za-z0-9]{0,20}$/, { message: "must be letters and digits" })
-      .optional(),
+    RELAY_TABLE_PREFIX: z.optional(
+      z
+        .string()
+        .check(z.regex(/^[A-Za-z][A-Za-z0-9]{0,20}$/, { error: "must be letters and digits" })),
+    ),
     AZURE_CLIENT_ID: optionalText,
     POWER_PLATFORM_CLIENT_SECRET: optionalText,
     POWER_PLATFORM_CLIENT_CERTIFICATE_PATH: optionalText,
-    POWER_PLATFORM_DATAVERSE_URL_TEMPLATE: z.string().default(DATAVERSE_URL_TEMPLATE),
+    POWER_PLATFORM_DATAVERSE_URL_TEMPLATE: z._default(z.string(), DATAVERSE_URL_TEMPLATE),
     POWER_PLATFORM_DATAVERSE_AUDIENCE_TEMPLATE: optionalText,
-    POWER_AUTOMATE_API_URL: z.string().default("https://api.flow.microsoft.com"),
+    POWER_AUTOMATE_API_URL: z._default(z.string(), "https://api.flow.microsoft.com"),
   })
-  .superRefine((env, ctx) => {
-    if (
-      !env.TABLES_CONNECTION &&
-      !env.TABLES_CONNECTION__endpoint &&
-      !env.AzureWebJobsStorage &&
-      !env.AzureWebJobsStorage__accountName
-    )
-      ctx.addIssue({
-        code: "custom",
-        path: ["AzureWebJobsStorage"],
-        message:
-          "is required (or TABLES_CONNECTION, TABLES_CONNECTION__endpoint, AzureWebJobsStorage__accountName)",
-      });
-    if (!env.ServiceBusConnection && !env.ServiceBusConnection__fullyQualifiedNamespace)
-      ctx.addIssue({
-        code: "custom",
-        path: ["ServiceBusConnection"],
-        message: "is required (or ServiceBusConnection__fullyQualifiedNamespace)",
-      });
-    if (env.DATA_SERVICE_AUTH === "dm-token")
+  .check(
+    z.superRefine((env, ctx) => {
+      if (
+        !env.TABLES_CONNECTION &&
+        !env.TABLES_CONNECTION__endpoint &&
+        !env.AzureWebJobsStorage &&
+        !env.AzureWebJobsStorage__accountName
+      )
+        ctx.addIssue({
+          code: "custom",
+          path: ["AzureWebJobsStorage"],
+          message:
+            "is required (or TABLES_CONNECTION, TABLES_CONNECTION__endpoint, AzureWebJobsStorage__accountName)",
+        });
+      if (!env.ServiceBusConnection && !env.ServiceBusConnection__fullyQualifiedNamespace)
+        ctx.addIssue({
+          code: "custom",
+          path: ["ServiceBusConnection"],
+          message: "is required (or ServiceBusConnection__fullyQualifiedNamespace)",
+        });
+      if (env.DATA_SERVICE_AUTH === "dm-token")
+        for (const name of [
+          "DM_SERVICE_USERNAME",
+          "DM_SERVICE_PASSWORD",
+          "DM_CLIENT_ID",
+          "DM_CLIENT_SECRET",
+        ] as const)
+          if (!env[name])
+            ctx.addIssue({
+              code: "custom",
+              path: [name],
+              message: "is required when DATA_SERVICE_AUTH is dm-token",
+            });
       for (const name of [
-        "DM_SERVICE_USERNAME",
-        "DM_SERVICE_PASSWORD",
-        "DM_CLIENT_ID",
-        "DM_CLIENT_SECRET",
-      ] as const)
-        if (!env[name])
+        "POWER_PLATFORM_DATAVERSE_URL_TEMPLATE",
+        "POWER_PLATFORM_DATAVERSE_AUDIENCE_TEMPLATE",
+        "POWER_AUTOMATE_API_URL",
+      ] as const) {
+        const value = env[name];
+        if (value === undefined) continue;
+        const isTemplate = name !== "POWER_AUTOMATE_API_URL";
+        if (isTemplate && !(value.includes("{org}") && value.includes("{region}"))) {
           ctx.addIssue({
             code: "custom",
             path: [name],
-            message: "is required when DATA_SERVICE_AUTH is dm-token",
+            message: "must contain {org} and {region}",
           });
-    for (const name of [
-      "POWER_PLATFORM_DATAVERSE_URL_TEMPLATE",
-      "POWER_PLATFORM_DATAVERSE_AUDIENCE_TEMPLATE",
-      "POWER_AUTOMATE_API_URL",
-    ] as const) {
-      const value = env[name];
-      if (value === undefined) continue;
-      const isTemplate = name !== "POWER_AUTOMATE_API_URL";
-      if (isTemplate && !(value.includes("{org}") && value.includes("{region}"))) {
-        ctx.addIssue({ code: "custom", path: [name], message: "must contain {org} and {region}" });
-        continue;
+          continue;
+        }
+        const check = checkServiceUrl(
+          value.replace("{org}", "contoso").replace("{region}", "crm"),
+          env.RELAY_ALLOW_LOOPBACK,
+        );
+        if (!check.ok) ctx.addIssue({ code: "custom", path: [name], message: check.message });
       }
-      const check = checkServiceUrl(
-        value.replace("{org}", "contoso").replace("{region}", "crm"),
-        env.RELAY_ALLOW_LOOPBACK,
-      );
-      if (!check.ok) ctx.addIssue({ code: "custom", path: [name], message: check.message });
-    }
-    if (env.POWER_PLATFORM_CLIENT_SECRET && env.POWER_PLATFORM_CLIENT_CERTIFICATE_PATH)
-      ctx.addIssue({
-        code: "custom",
-        path: ["POWER_PLATFORM_CLIENT_CERTIFICATE_PATH"],
-        message: "must not be set together with POWER_PLATFORM_CLIENT_SECRET",
-      });
-    if (env.RELAY_RETRY_MAX_MS < env.RELAY_RETRY_BASE_MS)
-      ctx.addIssue({
-        code: "custom",
-        path: ["RELAY_RETRY_MAX_MS"],
-        message: "must not be below RELAY_RETRY_BASE_MS",
-      });
-  });
+      if (env.POWER_PLATFORM_CLIENT_SECRET && env.POWER_PLATFORM_CLIENT_CERTIFICATE_PATH)
+        ctx.addIssue({
+          code: "custom",
+          path: ["POWER_PLATFORM_CLIENT_CERTIFICATE_PATH"],
+          message: "must not be set together with POWER_PLATFORM_CLIENT_SECRET",
+        });
+      if (env.RELAY_RETRY_MAX_MS < env.RELAY_RETRY_BASE_MS)
+        ctx.addIssue({
+          code: "custom",
+          path: ["RELAY_RETRY_MAX_MS"],
+          message: "must not be below RELAY_RETRY_BASE_MS",
+        });
+    }),
+  );
 
-type Environment = z.infer<typeof environmentSchema>;
+type Environment = z.output<typeof environmentSchema>;
 
 export type TablesConnection =
   { kind: "connectionString"; connectionString: string } | { kind: "endpoint"; endpoint: string };

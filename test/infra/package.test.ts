@@ -1,6 +1,7 @@
 /**
- * The deployable package (dev/build.ts): self-contained, small, and the functions really register
- * when the Functions worker loads it.
+ * The deployable package (dev/build.ts): self-contained, small, the functions really register when
+ * the Functions worker loads it, and loading it starts only what a hello-world app starts (plus the
+ * relay's settings check): the rest is in the relay kit, loaded on the first invocation.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -9,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { DUMMY_RELAY_SETTINGS } from "../../bench/dummy-settings";
 import type { LoadMeasurement } from "../../bench/load-entry";
+import type { Metafile } from "esbuild";
 import { buildPackage, bundleEntries, EXTERNAL_MODULES } from "../../dev/build";
 import { ROOT } from "./template-checks";
 
@@ -21,27 +23,50 @@ function requiredModules(bundle: string): string[] {
 
 const isBuiltin = (name: string) => builtinModules.includes(name.replace(/^node:/, ""));
 
+/** The source files an output bundle was made of, relative to the repository. */
+function bundledSources(metafile: Metafile, output: string): string[] {
+  const [, bundle] = Object.entries(metafile.outputs).find(([file]) => file.endsWith(output)) ?? [];
+  if (!bundle) throw new Error(`no ${output} in the build`);
+  return Object.keys(bundle.inputs).map((input) => path.relative(ROOT, path.resolve(input)));
+}
+
+/** The npm packages among those sources. */
+const packagesOf = (sources: string[]) =>
+  [
+    ...new Set(
+      sources.flatMap((source) => source.match(/node_modules\/((@[^/]+\/)?[^/]+)/)?.[1] ?? []),
+    ),
+  ].sort();
+
 describe("the deployable package", () => {
   let scratch: string;
   let outDir: string;
+  let metafile: Metafile;
+  let helloWorld: Metafile;
 
   beforeAll(async () => {
     scratch = mkdtempSync(path.join(os.tmpdir(), "relay-package-"));
-    outDir = (await buildPackage(ROOT, path.join(scratch, "dist"))).outDir;
+    ({ outDir, metafile } = await buildPackage(ROOT, path.join(scratch, "dist")));
     await bundleEntries({
       entries: { "load-entry": path.join(ROOT, "bench/load-entry.ts") },
+      outDir: scratch,
+    });
+    helloWorld = await bundleEntries({
+      entries: { "hello-world": path.join(ROOT, "bench/hello-world/index.ts") },
       outDir: scratch,
     });
   });
 
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  it("holds the bundle, host.json and a package.json without dependencies", () => {
+  it("holds the entry, the relay kit, host.json and a package.json without dependencies", () => {
     const files = readdirSync(outDir, { recursive: true, encoding: "utf8" }).sort();
     expect(files).toEqual([
       "functions",
       "functions/index.js",
       "functions/index.js.map",
+      "functions/relay-kit.js",
+      "functions/relay-kit.js.map",
       "host.json",
       "package.json",
     ]);
@@ -53,10 +78,30 @@ describe("the deployable package", () => {
     expect(manifest).not.toHaveProperty("dependencies");
   });
 
-  it("requires nothing at run time but Node built-ins and the worker's core module", () => {
-    const bundle = readFileSync(path.join(outDir, "functions/index.js"), "utf8");
-    const external = requiredModules(bundle).filter((name) => !isBuiltin(name));
-    expect(external).toEqual(EXTERNAL_MODULES);
+  it("requires nothing at run time but Node built-ins, the worker's core module and the kit", () => {
+    const external = (file: string) =>
+      requiredModules(readFileSync(path.join(outDir, file), "utf8")).filter(
+        (name) => !isBuiltin(name),
+      );
+    expect(external("functions/index.js").sort()).toEqual(
+      [...EXTERNAL_MODULES, "./relay-kit.js"].sort(),
+    );
+    expect(external("functions/relay-kit.js")).toEqual([]);
+  });
+
+  it("starts only the settings check beyond a hello-world app, and none of the use cases or adapters", () => {
+    const entrySources = bundledSources(metafile, "functions/index.js");
+    // zod (as zod/mini) validates the settings at load, so a bad one stops the app at start.
+    expect(packagesOf(entrySources)).toEqual(
+      [...packagesOf(bundledSources(helloWorld, "hello-world.js")), "zod"].sort(),
+    );
+    expect(entrySources).not.toEqual(
+      expect.arrayContaining([expect.stringMatching(/^shared\/(app|adapters|security)\//)]),
+    );
+    const kitSources = bundledSources(metafile, "functions/relay-kit.js");
+    expect(kitSources).toEqual(
+      expect.arrayContaining(["shared/composition.ts", "shared/app/accept-trigger.ts"]),
+    );
   });
 
   it("is under 5 MB", () => {

@@ -49,6 +49,8 @@ export interface RelayEnvironmentOptions {
   flow?: FlowSimulatorOptions;
   dm?: DmSimulatorOptions;
   settings?: Record<string, string>;
+  /** The entry the host loads; default functions/index.ts (a built package's index.js works too). */
+  entry?: string;
 }
 
 export interface RelayEnvironment {
@@ -115,7 +117,7 @@ export async function startRelayEnvironment(
     port ||= await (await import("../../dev/free-port")).freePort();
     host = await startHostProcess({
       appRoot,
-      entry: path.join(REPO_ROOT, "functions", "index.ts"),
+      entry: options.entry ?? path.join(REPO_ROOT, "functions", "index.ts"),
       env: { ...env, RELAY_PUBLIC_BASE_URL: `http://127.0.0.1:${port}` },
       args: ["--port", String(port)],
     });

@@ -1,0 +1,40 @@
+/**
+ * What the functions need once they are invoked: the relay's dependencies (the composition root),
+ * the use cases and the HTTP helpers. `shared/runtime.ts` loads this module on the first
+ * invocation, so nothing of it (the Azure SDKs, axios, zod) is loaded while the app starts; the
+ * build bundles it on its own (`dist/functions/relay-kit.js`).
+ */
+import { acceptTrigger } from "./app/accept-trigger";
+import { applyDecision } from "./app/apply-decision";
+import { dispatchToFlow } from "./app/dispatch";
+import { createFlow, getFlowTemplate } from "./app/flow-setup";
+import { checkHealth } from "./app/health";
+import { getLink, linkWorkflow, unlinkWorkflow } from "./app/links";
+import { recordDecision } from "./app/record-decision";
+import { getRequestStatus, listRequests, redriveRequest } from "./app/requests";
+import { getStore, registerStore } from "./app/stores";
+
+export { parseStepMessage } from "./app/step-message";
+export { getRelay } from "./composition";
+export { errorResponse, json } from "./http/responses";
+export { routeIds } from "./http/route-ids";
+
+export const useCases = {
+  checkHealth,
+  registerStore,
+  getStore,
+  linkWorkflow,
+  getLink,
+  unlinkWorkflow,
+  getFlowTemplate,
+  createFlow,
+  acceptTrigger,
+  recordDecision,
+  getRequestStatus,
+  listRequests,
+  redriveRequest,
+  dispatchToFlow,
+  applyDecision,
+};
+
+export type UseCases = typeof useCases;
