@@ -2,8 +2,9 @@
  * The relay's settings: one schema, checked when the app loads, so that a missing or malformed
  * setting stops the app with one line naming it. `zod/mini` (zod's tree-shakable form) keeps
  * this check cheap in the load path that every cold start pays; the rest of the app uses zod.
+ * A namespace import, not `{ z }`, so the bundler keeps only the parts the schema uses.
  */
-import { z } from "zod/mini";
+import * as z from "zod/mini";
 import { checkServiceUrl } from "./domain/flow-url";
 
 /** A setting that is missing or malformed; its message is the one line the host prints. */
