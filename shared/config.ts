@@ -69,7 +69,10 @@ const environmentSchema = z
       z.array(hostPattern).check(z.minLength(1)),
     ),
     RELAY_ALLOW_LOOPBACK: booleanSetting,
-    DATA_SERVICE_AUTH: z._default(z.enum(["dm-token", "entra", "none"]), "dm-token"),
+    DATA_SERVICE_AUTH: z._default(
+      z.enum(["dm-token", "entra", "none"], { error: "must be dm-token, entra or none" }),
+      "dm-token",
+    ),
     DM_SERVICE_USERNAME: optionalText,
     DM_SERVICE_PASSWORD: optionalText,
     DM_CLIENT_ID: optionalText,
@@ -77,7 +80,10 @@ const environmentSchema = z
     DATA_SERVICE_SCOPE: optionalText,
     RELAY_FLOW_MAX_ATTEMPTS: intSetting(1, 50, 8),
     RELAY_APPLY_MAX_ATTEMPTS: intSetting(1, 50, 8),
-    RELAY_FLOW_AUDIENCE: z._default(z.url(), "https://service.flow.microsoft.com/"),
+    RELAY_FLOW_AUDIENCE: z._default(
+      z.url({ error: "must be a URL such as https://service.flow.microsoft.com/" }),
+      "https://service.flow.microsoft.com/",
+    ),
     RELAY_RETRY_BASE_MS: intSetting(10, 600_000, 2_000),
     RELAY_RETRY_MAX_MS: intSetting(10, 86_400_000, 300_000),
     RELAY_HTTP_TIMEOUT_MS: intSetting(100, 230_000, 30_000),

@@ -100,7 +100,9 @@ describe("settings", () => {
       { RELAY_FLOW_MAX_ATTEMPTS: "many" },
       "Setting RELAY_FLOW_MAX_ATTEMPTS must be a whole number from 1 to 50",
     ],
-    [{ DATA_SERVICE_AUTH: "basic" }, "Setting DATA_SERVICE_AUTH"],
+    [{ DATA_SERVICE_AUTH: "basic" }, "Setting DATA_SERVICE_AUTH must be dm-token, entra or none"],
+    [{ RELAY_FLOW_AUDIENCE: "audience" }, "Setting RELAY_FLOW_AUDIENCE must be a URL"],
+    [{ RELAY_TABLE_PREFIX: "1x" }, "Setting RELAY_TABLE_PREFIX must be letters and digits"],
     [
       { DATA_SERVICE_AUTH: "dm-token" },
       "Setting DM_SERVICE_USERNAME is required when DATA_SERVICE_AUTH is dm-token",
