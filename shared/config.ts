@@ -101,6 +101,16 @@ const environmentSchema = z
   })
   .check(
     z.superRefine((env, ctx) => {
+      // App Service passes a Key Vault reference it could not resolve on as its literal text,
+      // which would otherwise pass as a (guessable) signing key or password.
+      for (const [name, value] of Object.entries(env))
+        if (typeof value === "string" && value.startsWith("@Microsoft.KeyVault("))
+          ctx.addIssue({
+            code: "custom",
+            path: [name],
+            message:
+              "is a Key Vault reference that did not resolve: check the secret exists and the app's identity may read it",
+          });
       if (
         !env.TABLES_CONNECTION &&
         !env.TABLES_CONNECTION__endpoint &&

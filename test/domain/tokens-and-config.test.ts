@@ -104,6 +104,13 @@ describe("settings", () => {
     [{ RELAY_FLOW_AUDIENCE: "audience" }, "Setting RELAY_FLOW_AUDIENCE must be a URL"],
     [{ RELAY_TABLE_PREFIX: "1x" }, "Setting RELAY_TABLE_PREFIX must be letters and digits"],
     [
+      {
+        RELAY_SIGNING_KEY:
+          "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/relay-signing-key)",
+      },
+      "Setting RELAY_SIGNING_KEY is a Key Vault reference that did not resolve",
+    ],
+    [
       { DATA_SERVICE_AUTH: "dm-token" },
       "Setting DM_SERVICE_USERNAME is required when DATA_SERVICE_AUTH is dm-token",
     ],
