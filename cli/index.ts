@@ -56,6 +56,15 @@ function describeLink(link: Row): string {
 const flowAuthOption = () =>
   new Option("--flow-auth <mode>", "how the relay calls the flow").choices(["sas", "entra"]);
 
+/** What create-flow and template may say about the flow; the stored link fills in the rest. */
+function flowAnswerOptions(command: Command): Command {
+  return command
+    .option("--name <workflowName>", "the workflow's name (default: the link's)")
+    .option("--approver <email>", "an approver (repeat for several; default: the link's)", collect)
+    .addOption(flowAuthOption())
+    .option("--connection-reference <logicalName>", "Approvals connection reference to use");
+}
+
 export function buildProgram(): Command {
   const program = new Command("dm-flow-relay")
     .description("Administer dm-flow-relay: stores, workflow links, flows and requests")
@@ -128,73 +137,67 @@ export function buildProgram(): Command {
       },
     );
 
-  program
-    .command("create-flow <storeId> <workflowId>")
-    .description("create the workflow's flow in the store's environment, turn it on and link it")
-    .option("--name <workflowName>", "the workflow's name (default: the link's)")
-    .option("--approver <email>", "an approver (repeat for several; default: the link's)", collect)
-    .addOption(flowAuthOption())
-    .option("--connection-reference <logicalName>", "Approvals connection reference to use")
-    .action(
-      async (
-        storeId: string,
-        workflowId: string,
-        options: Record<string, unknown>,
-        command: Command,
-      ) => {
-        const { relay, json } = api(command);
-        const body = await relay.json(
-          "POST",
-          `stores/${segment(storeId)}/workflows/${segment(workflowId)}/flow/create`,
-          flowAnswers(options),
-        );
-        print(json, body, () => describeLink(body));
-      },
-    );
+  flowAnswerOptions(
+    program
+      .command("create-flow <storeId> <workflowId>")
+      .description("create the workflow's flow in the store's environment, turn it on and link it"),
+  ).action(
+    async (
+      storeId: string,
+      workflowId: string,
+      options: Record<string, unknown>,
+      command: Command,
+    ) => {
+      const { relay, json } = api(command);
+      const body = await relay.json(
+        "POST",
+        `stores/${segment(storeId)}/workflows/${segment(workflowId)}/flow/create`,
+        flowAnswers(options),
+      );
+      print(json, body, () => describeLink(body));
+    },
+  );
 
-  program
-    .command("template <storeId> <workflowId>")
-    .description("save the workflow's flow definition, or with --solution a solution zip to import")
-    .option("--solution", "a solution zip for Solutions > Import instead of the definition")
-    .option(
-      "-o, --out <file>",
-      "where to save it (default: <workflowId>.flow.json or the zip's name)",
-    )
-    .option("--name <workflowName>", "the workflow's name (default: the link's)")
-    .option("--approver <email>", "an approver (repeat for several; default: the link's)", collect)
-    .addOption(flowAuthOption())
-    .option("--connection-reference <logicalName>", "Approvals connection reference to use")
-    .action(
-      async (
-        storeId: string,
-        workflowId: string,
-        options: Record<string, unknown>,
-        command: Command,
-      ) => {
-        const { relay, json } = api(command);
-        const answers = flowAnswers(options);
-        const query = new URLSearchParams({
-          ...(options.solution === true && { format: "solution" }),
-          ...(answers.workflowName !== undefined && { workflowName: answers.workflowName }),
-          ...(answers.approvers !== undefined && { approvers: answers.approvers.join(",") }),
-          ...(answers.flowAuth !== undefined && { flowAuth: answers.flowAuth }),
-          ...(answers.connectionReferenceLogicalName !== undefined && {
-            connectionReference: answers.connectionReferenceLogicalName,
-          }),
-        }).toString();
-        const answer = await relay.send(
-          "GET",
-          `stores/${segment(storeId)}/workflows/${segment(workflowId)}/flow-template${query ? `?${query}` : ""}`,
-        );
-        const suggested = /filename="([^"]+)"/.exec(
-          answer.headers["content-disposition"] ?? "",
-        )?.[1];
-        const file = String(options.out ?? suggested ?? `${workflowId}.flow.json`);
-        fs.writeFileSync(file, answer.bytes);
-        const saved = { file: path.resolve(file), bytes: answer.bytes.length };
-        print(json, saved, () => `saved ${saved.file} (${saved.bytes} bytes)`);
-      },
-    );
+  flowAnswerOptions(
+    program
+      .command("template <storeId> <workflowId>")
+      .description(
+        "save the workflow's flow definition, or with --solution a solution zip to import",
+      )
+      .option("--solution", "a solution zip for Solutions > Import instead of the definition")
+      .option(
+        "-o, --out <file>",
+        "where to save it (default: <workflowId>.flow.json or the zip's name)",
+      ),
+  ).action(
+    async (
+      storeId: string,
+      workflowId: string,
+      options: Record<string, unknown>,
+      command: Command,
+    ) => {
+      const { relay, json } = api(command);
+      const answers = flowAnswers(options);
+      const query = new URLSearchParams({
+        ...(options.solution === true && { format: "solution" }),
+        ...(answers.workflowName !== undefined && { workflowName: answers.workflowName }),
+        ...(answers.approvers !== undefined && { approvers: answers.approvers.join(",") }),
+        ...(answers.flowAuth !== undefined && { flowAuth: answers.flowAuth }),
+        ...(answers.connectionReferenceLogicalName !== undefined && {
+          connectionReference: answers.connectionReferenceLogicalName,
+        }),
+      }).toString();
+      const answer = await relay.send(
+        "GET",
+        `stores/${segment(storeId)}/workflows/${segment(workflowId)}/flow-template${query ? `?${query}` : ""}`,
+      );
+      const suggested = /filename="([^"]+)"/.exec(answer.headers["content-disposition"] ?? "")?.[1];
+      const file = String(options.out ?? suggested ?? `${workflowId}.flow.json`);
+      fs.writeFileSync(file, answer.bytes);
+      const saved = { file: path.resolve(file), bytes: answer.bytes.length };
+      print(json, saved, () => `saved ${saved.file} (${saved.bytes} bytes)`);
+    },
+  );
 
   program
     .command("status <storeId> <requestId>")
