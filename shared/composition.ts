@@ -3,7 +3,7 @@
  * validates it when the app loads), handed to the use cases as RelayDeps. Nothing else constructs
  * an adapter.
  */
-import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
+import type { TokenCredential } from "@azure/identity";
 import { createDataServiceClient, type DataServiceAuth } from "./adapters/data-service-client";
 import { DmTokenProvider } from "./adapters/dm-token-provider";
 import { createFlowClient } from "./adapters/flow-client";
@@ -13,7 +13,7 @@ import {
 } from "./adapters/power-platform-client";
 import { ServiceBusMessageQueue } from "./adapters/service-bus-queue";
 import { createTableRepositories } from "./adapters/tables";
-import { CredentialTokenSource } from "./adapters/token-source";
+import { CredentialTokenSource, createAzureCredential } from "./adapters/token-source";
 import type { RelayDeps } from "./app/deps";
 import type { RelayConfig } from "./config";
 import { SecretBox } from "./security/secret-box";
@@ -34,12 +34,8 @@ async function buildRelay(config: RelayConfig): Promise<RelayDeps> {
   // Built lazily: only managed-identity settings need it, and local work has none.
   let credential: TokenCredential | undefined;
   const azureCredential = (): TokenCredential =>
-    (credential ??= new DefaultAzureCredential({
-      ...(config.managedIdentityClientId && {
-        managedIdentityClientId: config.managedIdentityClientId,
-      }),
-      // Stores may live in other tenants than the relay's own.
-      additionallyAllowedTenants: ["*"],
+    (credential ??= createAzureCredential({
+      managedIdentityClientId: config.managedIdentityClientId,
     }));
   const tokenSource = new CredentialTokenSource({
     getToken: (scopes, options) => azureCredential().getToken(scopes, options),

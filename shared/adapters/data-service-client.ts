@@ -13,14 +13,13 @@ import {
   createHttpClient,
   deadline,
   describeAnswer,
-  describeError,
   isSuccessStatus,
   isTransientStatus,
   joinUrl,
   parseJson,
   transientAnswer,
 } from "./http-outcome";
-import type { TokenSource } from "./token-source";
+import { tokenFailure, type TokenSource } from "./token-source";
 
 export type DataServiceAuth =
   | { mode: "dm-token"; tokens: DmTokens }
@@ -237,10 +236,7 @@ function entraAuthorizer(tokenSource: TokenSource, scopeOverride: string | undef
         const token = await tokenSource.getToken(scope, target.tenantId);
         return { kind: "ok", authorization: BEARER_PREFIX + token };
       } catch (error) {
-        return {
-          kind: "permanent",
-          reason: `could not get an Entra token for ${scope} in tenant ${target.tenantId}: ${describeError(error)}`,
-        };
+        return tokenFailure(error, scope, target.tenantId);
       }
     },
     renewAfterRefusal: () => false,

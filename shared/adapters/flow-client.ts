@@ -6,13 +6,12 @@ import {
   createHttpClient,
   deadline,
   describeAnswer,
-  describeError,
   headerValue,
   isSuccessStatus,
   isTransientStatus,
   transientAnswer,
 } from "./http-outcome";
-import type { TokenSource } from "./token-source";
+import { tokenFailure, type TokenSource } from "./token-source";
 
 /** Power Automate's token audience in the public cloud (`RELAY_FLOW_AUDIENCE` for others). */
 export const DEFAULT_FLOW_AUDIENCE = "https://service.flow.microsoft.com/";
@@ -50,10 +49,7 @@ class HttpFlowClient implements FlowClient {
       try {
         token = await this.tokenSource.getToken(this.scope, call.tenantId);
       } catch (error) {
-        return {
-          kind: "permanent",
-          reason: `could not get an Entra token for ${this.scope} in tenant ${call.tenantId}: ${describeError(error)}`,
-        };
+        return tokenFailure(error, this.scope, call.tenantId);
       }
       headers = withHeader(headers, "authorization", `Bearer ${token}`);
     }

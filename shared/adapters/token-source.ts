@@ -1,5 +1,11 @@
 /** Entra access tokens for the relay's own identity, as plain strings for a bearer header. */
-import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
+import {
+  AuthenticationError,
+  CredentialUnavailableError,
+  DefaultAzureCredential,
+  type TokenCredential,
+} from "@azure/identity";
+import { describeError } from "./http-outcome";
 
 export interface TokenSource {
   /** A bearer token for `scope` (e.g. `https://service.flow.microsoft.com//.default`); throws on failure. */
@@ -24,7 +30,7 @@ export class CredentialTokenSource implements TokenSource {
   }
 }
 
-export interface AzureTokenSourceOptions {
+export interface AzureCredentialOptions {
   /** Client id of the relay's user-assigned managed identity; defaults to `AZURE_CLIENT_ID`. */
   managedIdentityClientId?: string;
 }
@@ -34,12 +40,31 @@ export interface AzureTokenSourceOptions {
  * developer credentials locally. Any tenant is allowed because a credential refuses a `tenantId`
  * other than its own unless told otherwise, and stores may live in other tenants.
  */
-export function createAzureTokenSource(options: AzureTokenSourceOptions = {}): TokenSource {
-  const credential = new DefaultAzureCredential({
+export function createAzureCredential(options: AzureCredentialOptions = {}): TokenCredential {
+  return new DefaultAzureCredential({
     ...(options.managedIdentityClientId
       ? { managedIdentityClientId: options.managedIdentityClientId }
       : {}),
     additionallyAllowedTenants: ["*"],
   });
-  return new CredentialTokenSource(credential);
+}
+
+/**
+ * Why no token came: permanent when no identity is configured or Entra refused the request
+ * (4xx), transient when the identity endpoint or Entra could not answer (outage, 5xx, 429).
+ */
+export function tokenFailure(
+  error: unknown,
+  scope: string,
+  tenantId: string,
+): { kind: "transient" | "permanent"; reason: string } {
+  const reason = `could not get an Entra token for ${scope} in tenant ${tenantId}: ${describeError(error)}`;
+  const refused =
+    error instanceof CredentialUnavailableError ||
+    (error instanceof AuthenticationError &&
+      error.statusCode >= 400 &&
+      error.statusCode < 500 &&
+      error.statusCode !== 408 &&
+      error.statusCode !== 429);
+  return { kind: refused ? "permanent" : "transient", reason };
 }

@@ -1,7 +1,13 @@
-import type { GetTokenOptions, TokenCredential } from "@azure/identity";
+import {
+  AuthenticationError,
+  CredentialUnavailableError,
+  type GetTokenOptions,
+  type TokenCredential,
+} from "@azure/identity";
 import {
   CredentialTokenSource,
-  createAzureTokenSource,
+  createAzureCredential,
+  tokenFailure,
 } from "../../../shared/adapters/token-source";
 import {
   FakeIdentityEndpoint,
@@ -24,9 +30,9 @@ afterAll(async () => {
 
 describe("Azure token source", () => {
   it("gets the user-assigned managed identity's token, a tenant id notwithstanding", async () => {
-    const tokenSource = createAzureTokenSource({
-      managedIdentityClientId: MANAGED_IDENTITY_CLIENT_ID,
-    });
+    const tokenSource = new CredentialTokenSource(
+      createAzureCredential({ managedIdentityClientId: MANAGED_IDENTITY_CLIENT_ID }),
+    );
 
     const token = await tokenSource.getToken(
       "https://service.flow.microsoft.com//.default",
@@ -77,5 +83,25 @@ describe("Credential token source", () => {
     await expect(
       new CredentialTokenSource(credential).getToken("api://x/.default"),
     ).rejects.toThrow("the credential returned no token for api://x/.default");
+  });
+});
+
+describe("token failures", () => {
+  const scope = "https://service.flow.microsoft.com//.default";
+  const refusal = { error: "invalid_request", error_description: "no" };
+
+  it.each([
+    ["no identity configured", "permanent", new CredentialUnavailableError("no managed identity")],
+    ["Entra refusing the request", "permanent", new AuthenticationError(400, refusal)],
+    ["Entra throttling", "transient", new AuthenticationError(429, refusal)],
+    ["an identity endpoint outage", "transient", new AuthenticationError(503, refusal)],
+    ["a network error", "transient", new Error("connect ECONNREFUSED 169.254.169.254:80")],
+  ])("treats %s as %s", (_case, kind, error) => {
+    expect(tokenFailure(error, scope, "tenant-1")).toEqual({
+      kind,
+      reason: expect.stringContaining(
+        `could not get an Entra token for ${scope} in tenant tenant-1`,
+      ),
+    });
   });
 });
