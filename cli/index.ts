@@ -124,9 +124,7 @@ export function buildProgram(): Command {
           `stores/${segment(storeId)}/workflows/${segment(workflowId)}/flow`,
           {
             requestUrl: options.flowUrl,
-            ...(options.name !== undefined && { workflowName: options.name }),
-            ...(options.approver !== undefined && { approvers: options.approver }),
-            ...(options.flowAuth !== undefined && { flowAuth: options.flowAuth }),
+            ...flowAnswers(options),
             ...(options.requestIdPointer !== undefined && {
               requestIdPointer: options.requestIdPointer,
             }),

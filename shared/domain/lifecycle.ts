@@ -18,7 +18,6 @@ export type RequestEvent =
 export type Transition = { ok: true; request: RelayRequest } | { ok: false; reason: string };
 
 export const FINAL_STATES: ReadonlySet<RequestState> = new Set(["applied", "superseded"]);
-export const FAILED_STATES: ReadonlySet<RequestState> = new Set(["flow-failed", "apply-failed"]);
 /** States in which the flow may still answer; a decision after a failed flow call still counts. */
 const DECIDABLE_STATES: ReadonlySet<RequestState> = new Set([
   "queued",
