@@ -45,6 +45,20 @@ const hostPattern = z.string().check(
   }),
 );
 
+/** Azure's NCRONTAB: six fields, seconds first (the Functions timer trigger's format). */
+const ncrontab = z.string().check(
+  z.regex(/^\s*\S+(\s+\S+){5}\s*$/, {
+    error: "must be an NCRONTAB expression with six fields, such as 0 */5 * * * *",
+  }),
+);
+
+const guid = (what: string) =>
+  z.string().check(
+    z.regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, {
+      error: `must be ${what} (a GUID)`,
+    }),
+  );
+
 /** Where a Dataverse environment lives, from its organization code and region. */
 const DATAVERSE_URL_TEMPLATE = "https://{org}.{region}.dynamics.com";
 
@@ -98,6 +112,20 @@ const environmentSchema = z
     POWER_PLATFORM_DATAVERSE_URL_TEMPLATE: z._default(z.string(), DATAVERSE_URL_TEMPLATE),
     POWER_PLATFORM_DATAVERSE_AUDIENCE_TEMPLATE: optionalText,
     POWER_AUTOMATE_API_URL: z._default(z.string(), "https://api.flow.microsoft.com"),
+    RELAY_RECONCILE_SCHEDULE: z._default(ncrontab, "0 */5 * * * *"),
+    RELAY_STUCK_AFTER_MINUTES: intSetting(0, 10_080, 15),
+    RELAY_CLAIM_TIMEOUT_MINUTES: intSetting(0, 10_080, 15),
+    RELAY_REQUEST_TTL_DAYS: intSetting(0, 365, 30),
+    RELAY_ADMIN_AUTH: z.optional(z.enum(["key", "entra"], { error: "must be key or entra" })),
+    RELAY_ADMIN_TENANT_ID: z.optional(guid("the relay's Entra tenant id")),
+    RELAY_ADMIN_AUDIENCE: optionalText,
+    RELAY_ADMIN_AUTHORITY: z._default(
+      z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+      "https://login.microsoftonline.com",
+    ),
+    RELAY_CONSOLE_CLIENT_ID: z.optional(guid("the console's app registration client id")),
+    // Set by App Service in Azure: there the admin routes default to Entra sign-in.
+    WEBSITE_SITE_NAME: optionalText,
   })
   .check(
     z.superRefine((env, ctx) => {
@@ -164,6 +192,14 @@ const environmentSchema = z
         );
         if (!check.ok) ctx.addIssue({ code: "custom", path: [name], message: check.message });
       }
+      if (adminAuthMode(env) === "entra")
+        for (const name of ["RELAY_ADMIN_TENANT_ID", "RELAY_ADMIN_AUDIENCE"] as const)
+          if (!env[name])
+            ctx.addIssue({
+              code: "custom",
+              path: [name],
+              message: "is required when RELAY_ADMIN_AUTH is entra (the default in Azure)",
+            });
       if (env.POWER_PLATFORM_CLIENT_SECRET && env.POWER_PLATFORM_CLIENT_CERTIFICATE_PATH)
         ctx.addIssue({
           code: "custom",
@@ -217,6 +253,27 @@ export interface PowerPlatformConfig {
   credential: PowerPlatformCredentialConfig;
 }
 
+/** How the admin routes authenticate their callers (CONTRACT "HTTP API"). */
+export type AdminAuthConfig =
+  | { mode: "key" }
+  | {
+      mode: "entra";
+      tenantId: string;
+      /** Accepted `aud` values: the API's Application ID URI and/or client id. */
+      audiences: string[];
+      /** Entra's authority host; the tenant's OpenID metadata is read below it. */
+      authority: string;
+      consoleClientId?: string;
+    };
+
+export interface ReconcileConfig {
+  /** NCRONTAB schedule of the reconcile timer. */
+  schedule: string;
+  stuckAfterMs: number;
+  claimTimeoutMs: number;
+  requestTtlMs: number;
+}
+
 export interface RelayConfig {
   tables: TablesConnection;
   tablePrefix?: string;
@@ -234,6 +291,8 @@ export interface RelayConfig {
   httpTimeoutMs: number;
   managedIdentityClientId?: string;
   powerPlatform: PowerPlatformConfig;
+  reconcile: ReconcileConfig;
+  adminAuth: AdminAuthConfig;
 }
 
 /** Validates the app settings once; throws a ConfigError whose message names the bad setting. */
@@ -272,6 +331,33 @@ function toRelayConfig(env: Environment): RelayConfig {
     httpTimeoutMs: env.RELAY_HTTP_TIMEOUT_MS,
     managedIdentityClientId: env.AZURE_CLIENT_ID,
     powerPlatform: powerPlatform(env),
+    reconcile: {
+      schedule: env.RELAY_RECONCILE_SCHEDULE.trim(),
+      stuckAfterMs: env.RELAY_STUCK_AFTER_MINUTES * MINUTE_MS,
+      claimTimeoutMs: env.RELAY_CLAIM_TIMEOUT_MINUTES * MINUTE_MS,
+      requestTtlMs: env.RELAY_REQUEST_TTL_DAYS * 24 * 60 * MINUTE_MS,
+    },
+    adminAuth: adminAuth(env),
+  };
+}
+
+const MINUTE_MS = 60_000;
+
+function adminAuthMode(env: Pick<Environment, "RELAY_ADMIN_AUTH" | "WEBSITE_SITE_NAME">) {
+  return env.RELAY_ADMIN_AUTH ?? (env.WEBSITE_SITE_NAME ? "entra" : "key");
+}
+
+function adminAuth(env: Environment): AdminAuthConfig {
+  if (adminAuthMode(env) === "key") return { mode: "key" };
+  return {
+    mode: "entra",
+    tenantId: (env.RELAY_ADMIN_TENANT_ID as string).toLowerCase(),
+    audiences: (env.RELAY_ADMIN_AUDIENCE as string)
+      .split(",")
+      .map((audience) => audience.trim())
+      .filter(Boolean),
+    authority: env.RELAY_ADMIN_AUTHORITY.replace(/\/+$/, ""),
+    consoleClientId: env.RELAY_CONSOLE_CLIENT_ID,
   };
 }
 

@@ -39,7 +39,17 @@ export interface RelayDeps {
   settings: RelaySettings;
 }
 
+/** Who made an admin change: the signed-in admin (Entra) or the holder of the function key. */
+export interface AdminActor {
+  /** The token's `oid`, or "function-key" in key mode. */
+  id: string;
+  /** The token's `upn`, `preferred_username` or `name`, when it has one. */
+  name?: string;
+}
+
 /** What a use case gets per invocation besides its input. */
 export interface Invocation {
   log: Logger;
+  /** Set on admin routes: recorded with every change the admin makes. */
+  actor?: AdminActor;
 }
