@@ -25,6 +25,12 @@ export interface WorkflowLink {
   /** The key DM presents as `?sig=` on the trigger URL; encrypted at rest. */
   triggerKey: string;
   requestIdPointer?: string;
+  /**
+   * Whether the flow claims each request before its approval (CONTRACT 4b): true when it was made
+   * from the relay's template or a claim of it was seen. Reconciliation re-calls only such flows
+   * when no claim arrives, since a hand-made flow may never claim.
+   */
+  claims?: boolean;
   updatedAt: string;
 }
 
@@ -34,6 +40,7 @@ export const REQUEST_STATES = [
   "decided",
   "applied",
   "superseded",
+  "expired",
   "flow-failed",
   "apply-failed",
 ] as const;
@@ -61,6 +68,16 @@ export interface HistoryEntry {
   detail: string;
 }
 
+/** The flow run that claimed the request (CONTRACT 4b), and what became of cancelling it. */
+export interface FlowRun {
+  runId: string;
+  flowName: string;
+  environmentName: string;
+  claimedAt: string;
+  cancelledAt?: string;
+  cancelError?: string;
+}
+
 export interface RelayRequest {
   storeId: string;
   workflowId: string;
@@ -70,6 +87,9 @@ export interface RelayRequest {
   /** What DM itself decided, when it decided before the relay could write (superseded). */
   dmOutcome?: Outcome;
   flowRunId?: string;
+  flowRun?: FlowRun;
+  /** When the current step's scheduled retry is due; reconciliation leaves it alone until then. */
+  nextAttemptAt?: string;
   /** Attempts made in the current drive of each step (reset by a redrive). */
   attempts: { flow: number; apply: number };
   /** How many times an administrator redrove the request; part of message ids. */
