@@ -10,7 +10,12 @@ app.http("decision", {
     const ids = routeIds(request.params, ["storeId", "requestId"]);
     const answer = await useCases.recordDecision(
       deps,
-      { ...ids, authorization: request.headers.get("authorization"), body: await request.text() },
+      {
+        ...ids,
+        authorization: request.headers.get("authorization"),
+        runId: request.headers.get("x-relay-run-id"),
+        body: await request.text(),
+      },
       { log: log.with(ids) },
     );
     return json(answer.recorded ? 202 : 200, answer.body);

@@ -92,6 +92,12 @@ async function buildRelay(config: RelayConfig): Promise<RelayDeps> {
       requireSecurityServiceUrl: config.dataServiceAuth.mode === "dm-token",
       flowRetry: { maxAttempts: config.flowMaxAttempts, ...config.retry },
       applyRetry: { maxAttempts: config.applyMaxAttempts, ...config.retry },
+      reconcile: {
+        stuckAfterMs: config.reconcile.stuckAfterMs,
+        claimTimeoutMs: config.reconcile.claimTimeoutMs,
+        requestTtlMs: config.reconcile.requestTtlMs,
+        maxAttempts: { flow: config.flowMaxAttempts, apply: config.applyMaxAttempts },
+      },
     },
   };
 }

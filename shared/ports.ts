@@ -10,6 +10,7 @@ export interface Versioned<T> {
 export interface StoreRepository {
   get(storeId: string): Promise<StoreRegistration | undefined>;
   put(registration: StoreRegistration): Promise<void>;
+  list(): Promise<StoreRegistration[]>;
 }
 
 export interface LinkRepository {
@@ -17,6 +18,8 @@ export interface LinkRepository {
   put(link: WorkflowLink): Promise<void>;
   /** false when there was no link. */
   delete(storeId: string, workflowId: string): Promise<boolean>;
+  /** Records that the link's flow claims its requests (a claim of it was seen). */
+  markClaiming(storeId: string, workflowId: string): Promise<void>;
 }
 
 export type WriteResult = "ok" | "conflict";
@@ -25,10 +28,20 @@ export interface RequestRepository {
   get(storeId: string, requestId: string): Promise<Versioned<RelayRequest> | undefined>;
   /** Inserts the request and its trigger payload; "conflict" when it already exists. */
   create(request: RelayRequest, payloadJson: string): Promise<WriteResult>;
-  /** Replaces the request if its ETag still matches; "conflict" when another writer won. */
-  replace(request: RelayRequest, etag: string): Promise<WriteResult>;
+  /**
+   * Replaces `current` with `next` if nobody wrote in between (ETag); "conflict" when another
+   * writer won. Keeps the index of requests that need reconciling in step, in the same write.
+   */
+  replace(next: RelayRequest, current: Versioned<RelayRequest>): Promise<WriteResult>;
   getPayload(storeId: string, requestId: string): Promise<string | undefined>;
   list(storeId: string, state?: RequestState): Promise<RelayRequest[]>;
+  /**
+   * One page of the ids of a store's requests that need reconciling (`needsReconciling`), in id
+   * order, after `after`; its size grows with open requests, never with history.
+   */
+  listWatched(storeId: string, page: { limit: number; after?: string }): Promise<string[]>;
+  /** Drops an index entry whose request no longer needs reconciling (left by a crash). */
+  unwatch(storeId: string, requestId: string): Promise<void>;
 }
 
 export const WORKFLOW_EVENTS_QUEUE = "workflow-events";
@@ -115,7 +128,14 @@ export interface DataServiceClient {
   ): Promise<ApplyOutcome>;
   /** The request's status in DM (the check call), or a failure to read it. */
   status(target: DataServiceTarget, requestId: string): Promise<StatusOutcome>;
+  /** The check call for several requests at once (repeated `ids=`; the caller keeps to 50). */
+  statuses(target: DataServiceTarget, requestIds: string[]): Promise<StatusesOutcome>;
 }
+
+export type StatusesOutcome =
+  | { kind: "ok"; statuses: Map<string, DmRequestStatus> }
+  | { kind: "transient"; reason: string; retryAfterMs?: number }
+  | { kind: "permanent"; reason: string };
 
 export interface HealthProbe {
   name: string;
@@ -170,4 +190,13 @@ export interface PowerPlatformClient {
     environmentId: string,
     flowId: string,
   ): Promise<PlatformAnswer<string>>;
+  /** Cancels a run; a run that has ended already (404, 409) counts as cancelled. */
+  cancelRun(target: PowerPlatformTarget, run: FlowRunRef): Promise<PlatformAnswer<void>>;
+}
+
+/** A run as the Power Automate API names it. */
+export interface FlowRunRef {
+  environmentName: string;
+  flowName: string;
+  runId: string;
 }

@@ -6,11 +6,13 @@
  */
 import { acceptTrigger } from "./app/accept-trigger";
 import { applyDecision } from "./app/apply-decision";
+import { claimRequest } from "./app/claim";
 import { dispatchToFlow } from "./app/dispatch";
 import { createFlow, getFlowTemplate } from "./app/flow-setup";
 import { checkHealth } from "./app/health";
 import { getLink, linkWorkflow, unlinkWorkflow } from "./app/links";
 import { recordDecision } from "./app/record-decision";
+import { reconcile } from "./app/reconcile";
 import { getRequestStatus, listRequests, redriveRequest } from "./app/requests";
 import { getStore, registerStore } from "./app/stores";
 
@@ -29,12 +31,14 @@ export const useCases = {
   getFlowTemplate,
   createFlow,
   acceptTrigger,
+  claimRequest,
   recordDecision,
   getRequestStatus,
   listRequests,
   redriveRequest,
   dispatchToFlow,
   applyDecision,
+  reconcile,
 };
 
 export type UseCases = typeof useCases;

@@ -9,6 +9,7 @@ import type {
   HttpResponseInit,
   InvocationContext,
   ServiceBusQueueHandler,
+  TimerHandler,
 } from "@azure/functions";
 import type { Invocation, RelayDeps } from "./app/deps";
 import { loadConfig, type RelayConfig } from "./config";
@@ -94,6 +95,29 @@ export function queueHandler(
       await pick(useCases)(await getRelay(relayConfig()), message, { log });
     } catch (error) {
       log.error("step failed; Service Bus will deliver the message again", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+      throw error;
+    }
+  };
+}
+
+/**
+ * A timer trigger running a use case over the whole relay. A throw is logged and ends the run;
+ * the schedule stays, so the next run tries again.
+ */
+export function timerHandler(
+  pick: (
+    useCases: RelayKit.UseCases,
+  ) => (deps: RelayDeps, invocation: Invocation) => Promise<unknown>,
+): TimerHandler {
+  return async (_timer, context) => {
+    const { getRelay, useCases } = await relayKit();
+    const log = contextLogger(context);
+    try {
+      await pick(useCases)(await getRelay(relayConfig()), { log });
+    } catch (error) {
+      log.error("timer run failed; the next run tries again", {
         error: error instanceof Error ? error.message : String(error),
       });
       throw error;

@@ -3,7 +3,7 @@
  * approve, deny and the check call, authenticated by `DATA_SERVICE_AUTH`.
  */
 import type { AxiosResponse } from "axios";
-import type { ApplyOutcome, DataServiceClient, DataServiceTarget } from "../ports";
+import type { ApplyOutcome, DataServiceClient, DataServiceTarget, StatusesOutcome } from "../ports";
 import { readEnvelope, readRequestStatus } from "./dm-envelope";
 import type { DmTokens } from "./dm-token-provider";
 import {
@@ -68,13 +68,21 @@ class HttpDataServiceClient implements DataServiceClient {
   }
 
   async status(target: DataServiceTarget, requestId: string): Promise<StatusReadOutcome> {
+    const outcome = await this.statuses(target, [requestId]);
+    return outcome.kind === "ok"
+      ? { kind: "ok", status: outcome.statuses.get(requestId) ?? "Unknown" }
+      : outcome;
+  }
+
+  async statuses(target: DataServiceTarget, requestIds: string[]): Promise<StatusesOutcome> {
+    const query = requestIds.map((id) => `ids=${encodeURIComponent(id)}`).join("&");
     const answer = await this.exchange(target, {
       method: "GET",
-      url: workflowsUrl(target, `Workflows?ids=${encodeURIComponent(requestId)}`),
-      // The contract's key for every call of a request; the check call has no key of its own.
-      idempotencyKey: `${target.storeId}:${requestId}`,
+      url: workflowsUrl(target, `Workflows?${query}`),
+      // The contract's key for every call of a request; a check of several names the first.
+      idempotencyKey: `${target.storeId}:${requestIds[0]}`,
     });
-    return answer.kind === "answered" ? classifyStatusRead(answer.response, requestId) : answer;
+    return answer.kind === "answered" ? classifyStatusRead(answer.response, requestIds) : answer;
   }
 
   private async decide(
@@ -174,8 +182,11 @@ function classifyDecision(response: AxiosResponse<string>): ApplyOutcome {
   };
 }
 
-/** Check-call answers: a failure envelope on a 2xx means DM could not read the request. */
-function classifyStatusRead(response: AxiosResponse<string>, requestId: string): StatusReadOutcome {
+/** Check-call answers: a failure envelope on a 2xx means DM could not read the requests. */
+function classifyStatusRead(
+  response: AxiosResponse<string>,
+  requestIds: string[],
+): StatusesOutcome {
   const reason = `${SERVICE} answered ${describeAnswer(response)}`;
   if (isTransientStatus(response.status)) return transientAnswer(response, reason);
   if (!isSuccessStatus(response.status)) return { kind: "permanent", reason };
@@ -184,10 +195,13 @@ function classifyStatusRead(response: AxiosResponse<string>, requestId: string):
   if (envelope.verdict === "failure") {
     return {
       kind: "permanent",
-      reason: `DM could not read request ${requestId}: ${envelope.message ?? "failure envelope"}`,
+      reason: `DM could not read requests ${requestIds.join(", ")}: ${envelope.message ?? "failure envelope"}`,
     };
   }
-  return { kind: "ok", status: readRequestStatus(body, requestId) };
+  return {
+    kind: "ok",
+    statuses: new Map(requestIds.map((id) => [id, readRequestStatus(body, id, requestIds.length)])),
+  };
 }
 
 type Credential = { kind: "ok"; authorization?: string } | FailureOutcome;

@@ -82,15 +82,16 @@ const KNOWN_STATUSES: readonly DmRequestStatus[] = ["Pending", "Approved", "Deni
 /**
  * The status of `requestId` in the check call's answer. The items are the envelope's `data` (an
  * array or a single object), or the body itself when it is an array or has no `data`. The item is
- * the one whose id matches, or the only item when it carries no id. Its status is
- * `workflowStatusDTO.description`, else `statusId` when that is a status name; otherwise Unknown.
+ * the one whose id matches, or the only item when it carries no id and only one request was asked
+ * for (`asked`). Its status is `workflowStatusDTO.description`, else `statusId` when that is a
+ * status name; otherwise Unknown.
  */
-export function readRequestStatus(body: unknown, requestId: string): DmRequestStatus {
+export function readRequestStatus(body: unknown, requestId: string, asked = 1): DmRequestStatus {
   const data = propertyOf(body, "data") ?? body;
   const items: unknown[] = Array.isArray(data) ? data : data === undefined ? [] : [data];
   const item =
     items.find((candidate) => idOf(candidate) === requestId) ??
-    (items.length === 1 && idOf(items[0]) === undefined ? items[0] : undefined);
+    (asked === 1 && items.length === 1 && idOf(items[0]) === undefined ? items[0] : undefined);
   if (item === undefined) return "Unknown";
   return (
     statusName(propertyOf(propertyOf(item, "workflowStatusDTO"), "description")) ??

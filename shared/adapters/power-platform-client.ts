@@ -8,6 +8,7 @@ import type { AxiosResponse } from "axios";
 import type { PowerPlatformCredentialConfig } from "../config";
 import type {
   CloudFlowRecord,
+  FlowRunRef,
   PlatformAnswer,
   PlatformFailure,
   PowerPlatformClient,
@@ -187,6 +188,27 @@ class HttpPowerPlatformClient implements PowerPlatformClient {
     return typeof url === "string" && url
       ? { ok: true, value: url }
       : refused(call.name, "the answer holds no trigger URL");
+  }
+
+  async cancelRun(target: PowerPlatformTarget, run: FlowRunRef): Promise<PlatformAnswer<void>> {
+    const call: Call = {
+      name: "Power Automate: cancel the flow run",
+      scope: `${this.options.flowAudience}/.default`,
+      target,
+    };
+    // 404 and 409: the run has ended already (or never existed), so there is nothing to cancel.
+    const answer = await this.send(
+      call,
+      {
+        method: "POST",
+        url:
+          `${this.options.flowApiUrl}/providers/Microsoft.ProcessSimple/environments/` +
+          `${encodeURIComponent(run.environmentName)}/flows/${encodeURIComponent(run.flowName)}` +
+          `/runs/${encodeURIComponent(run.runId)}/cancel?api-version=${FLOW_API_VERSION}`,
+      },
+      [404, 409],
+    );
+    return answer.ok ? { ok: true, value: undefined } : answer;
   }
 
   private setState(

@@ -65,6 +65,7 @@ export async function applyDecision(
       attempt: message.attempt,
       reason: verdict.reason,
       outcomeUnknown: verdict.outcomeUnknown,
+      nextAttemptAt: at.toISOString(),
     },
     log,
   );

@@ -1,4 +1,5 @@
 import type { FlowUrlPolicy } from "../domain/flow-url";
+import type { ReconcileRules } from "../domain/reconcile";
 import type { RetryPolicy } from "../domain/retry";
 import type { Logger } from "../logging";
 import type {
@@ -21,6 +22,7 @@ export interface RelaySettings {
   requireSecurityServiceUrl: boolean;
   flowRetry: RetryPolicy;
   applyRetry: RetryPolicy;
+  reconcile: ReconcileRules;
 }
 
 /** Everything the use cases need, built once by the composition root. */

@@ -37,9 +37,12 @@ export async function dispatchToFlow(
       "x-relay-request-id": request.requestId,
       "x-relay-store-id": request.storeId,
       "x-relay-workflow-id": request.workflowId,
-      "x-relay-callback-url": callbackUrl(deps, request),
+      "x-relay-callback-url": requestUrl(deps, request, "decision"),
       "x-relay-callback-token": deps.tokens.issue(request.storeId, request.requestId, now),
       "x-relay-attempt": String(message.attempt),
+      "x-relay-claim-url": requestUrl(deps, request, "claim"),
+      // Logic Apps takes the run's client tracking id from it; Power Automate ignores it.
+      "x-ms-client-tracking-id": request.requestId,
     },
   });
 
@@ -64,13 +67,8 @@ export async function dispatchToFlow(
       if (!next.retry) return fail(`gave up after ${message.attempt} attempts: ${reason}`);
       // Schedule before recording: if we crash in between, the redelivered message schedules the
       // same message id again (dropped as a duplicate) instead of losing the retry.
-      await sendStep(
-        deps,
-        "flow",
-        request,
-        message.attempt + 1,
-        new Date(now.getTime() + next.delayMs),
-      );
+      const nextAttemptAt = new Date(now.getTime() + next.delayMs);
+      await sendStep(deps, "flow", request, message.attempt + 1, nextAttemptAt);
       log.warn("flow call failed, retry scheduled", {
         attempt: message.attempt,
         delayMs: next.delayMs,
@@ -79,16 +77,26 @@ export async function dispatchToFlow(
       return recordEvent(
         deps,
         message,
-        { type: "flow-attempt-failed", attempt: message.attempt, reason },
+        {
+          type: "flow-attempt-failed",
+          attempt: message.attempt,
+          reason,
+          nextAttemptAt: nextAttemptAt.toISOString(),
+        },
         log,
       );
     }
   }
 }
 
-export function callbackUrl(deps: Pick<RelayDeps, "settings">, request: RelayRequest): string {
+/** The relay's URL of a request's decision callback or claim, as the flow calls it. */
+export function requestUrl(
+  deps: Pick<RelayDeps, "settings">,
+  request: RelayRequest,
+  action: "decision" | "claim",
+): string {
   return (
     `${deps.settings.publicBaseUrl}/api/stores/${encodeURIComponent(request.storeId)}` +
-    `/requests/${encodeURIComponent(request.requestId)}/decision`
+    `/requests/${encodeURIComponent(request.requestId)}/${action}`
   );
 }

@@ -1,14 +1,17 @@
 import { normaliseDecision } from "../domain/decision";
-import { transition } from "../domain/lifecycle";
+import { FINAL_STATES, transition } from "../domain/lifecycle";
 import type { Decision, Outcome, RelayRequest } from "../domain/model";
 import type { Invocation, RelayDeps } from "./deps";
-import { conflict, invalid, notFound, unauthorized, unavailable } from "./errors";
+import { requireCallbackToken } from "./callback-auth";
+import { conflict, invalid, notFound, unavailable } from "./errors";
 import { sendStep, updateRequest } from "./request-records";
 
 export interface DecisionInput {
   storeId: string;
   requestId: string;
   authorization: string | null;
+  /** `x-relay-run-id`: the run that sends the decision, when the flow names it. */
+  runId: string | null;
   body: string;
 }
 
@@ -27,31 +30,36 @@ export async function recordDecision(
   input: DecisionInput,
   { log }: Invocation,
 ): Promise<DecisionAnswer> {
-  const token = /^Bearer\s+(\S+)$/i.exec(input.authorization ?? "")?.[1];
-  const check = token
-    ? deps.tokens.verify(token, input.storeId, input.requestId, deps.clock.now())
-    : { ok: false as const, reason: "missing" };
-  if (!check.ok)
-    throw unauthorized(
-      `the callback token is ${check.reason === "expired" ? "expired" : "missing or not valid for this request"}`,
-    );
-
+  requireCallbackToken(deps, input);
   const decision = parseDecision(input.body, deps.clock.now());
+  const runId = input.runId?.trim() || undefined;
+  let otherRun: string | undefined;
   const result = await updateRequest(deps, input.storeId, input.requestId, (current) => {
-    if (current.decision || current.state === "superseded") return undefined;
+    // Only the run that claimed the request may decide it (CONTRACT 4b).
+    otherRun = runId && current.flowRun && current.flowRun.runId !== runId ? runId : undefined;
+    if (otherRun || current.decision || FINAL_STATES.has(current.state)) return undefined;
     const next = transition(current, { type: "decided", decision }, deps.clock.now());
     return next.ok ? next.request : undefined;
   });
   if (!result) throw notFound(`request ${input.requestId} is not known to the relay`);
 
   const request = result.request;
+  if (otherRun)
+    throw conflict(
+      `run ${otherRun} did not claim this request: run ${request.flowRun?.runId} did`,
+      { requestId: request.requestId, state: request.state, claimedBy: request.flowRun?.runId },
+    );
   const requestLog = log.with({ workflowId: request.workflowId });
   if (result.changed) {
     await queueApply(deps, request, requestLog);
     requestLog.info(`decision recorded: ${decision.outcome}`);
     return { recorded: true, body: answerBody(request, decision.outcome) };
   }
-  if (request.state === "superseded" || request.decision?.outcome !== decision.outcome)
+  if (
+    request.state === "superseded" ||
+    request.state === "expired" ||
+    request.decision?.outcome !== decision.outcome
+  )
     throw standingConflict(request);
   // A repeat while the first apply message may not have gone out: send it again (same id).
   if (request.state === "decided" && request.attempts.apply === 0)
@@ -90,6 +98,11 @@ function answerBody(request: RelayRequest, outcome: Outcome): DecisionAnswer["bo
 }
 
 function standingConflict(request: RelayRequest) {
+  if (request.state === "expired")
+    return conflict("the request expired before a decision arrived", {
+      requestId: request.requestId,
+      state: request.state,
+    });
   const decision = request.decision;
   const decidedBy =
     request.state === "superseded"

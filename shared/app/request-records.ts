@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
-import { isCurrentStep, transition, type RequestEvent } from "../domain/lifecycle";
-import type { RelayRequest } from "../domain/model";
+import { isCurrentStep, transition, type RequestEvent, type Step } from "../domain/lifecycle";
+import { flowRunPortalUrl } from "../domain/claim";
+import type { FlowRun, RelayRequest } from "../domain/model";
 import type { Logger } from "../logging";
 import {
   APPROVAL_DECISIONS_QUEUE,
@@ -28,13 +29,11 @@ export async function updateRequest(
     if (!current) return undefined;
     const next = change(current.value);
     if (!next) return { request: current.value, changed: false };
-    if ((await deps.requests.replace(next, current.etag)) === "ok")
+    if ((await deps.requests.replace(next, current)) === "ok")
       return { request: next, changed: true };
   }
   throw unavailable(`request ${requestId} is being changed concurrently; try again`);
 }
-
-export type Step = "flow" | "apply";
 
 const QUEUE_OF_STEP: Record<Step, QueueName> = {
   flow: WORKFLOW_EVENTS_QUEUE,
@@ -84,12 +83,26 @@ export function requestView(request: RelayRequest): Record<string, unknown> {
     ...(request.decision && { decision: request.decision }),
     ...(request.dmOutcome && { dmOutcome: request.dmOutcome }),
     ...(request.flowRunId && { flowRunId: request.flowRunId }),
+    ...(request.flowRun && { flowRun: flowRunView(request.flowRun) }),
+    ...(request.nextAttemptAt && { nextAttemptAt: request.nextAttemptAt }),
     attempts: request.attempts,
     ...(request.lastError && { lastError: request.lastError }),
     redrives: request.redrives,
     history: request.history,
     createdAt: request.createdAt,
     updatedAt: request.updatedAt,
+  };
+}
+
+function flowRunView(run: FlowRun): Record<string, unknown> {
+  return {
+    runId: run.runId,
+    flowName: run.flowName,
+    environmentName: run.environmentName,
+    claimedAt: run.claimedAt,
+    portalUrl: flowRunPortalUrl(run),
+    ...(run.cancelledAt && { cancelledAt: run.cancelledAt }),
+    ...(run.cancelError && { cancelError: run.cancelError }),
   };
 }
 

@@ -76,6 +76,8 @@ export interface FlowRun {
   claimedAt: string;
   cancelledAt?: string;
   cancelError?: string;
+  /** Cancel calls made so far; MAX_CANCEL_ATTEMPTS once a refusal ends the trying. */
+  cancelAttempts?: number;
 }
 
 export interface RelayRequest {

@@ -72,3 +72,8 @@ export function canonicalJson(value: unknown): string {
       .join(",")}}`;
   return JSON.stringify(value);
 }
+
+/** Ids the relay derived itself (above) are unknown to DM, so DM is never asked about them. */
+export function isDerivedRequestId(requestId: string): boolean {
+  return /^sha256-[0-9a-f]{40}$/.test(requestId);
+}

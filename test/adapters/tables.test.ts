@@ -232,8 +232,8 @@ describe("requests", () => {
     const triggered: RelayRequest = { ...request, state: "flow-triggered", flowRunId: "run-1" };
     const failed: RelayRequest = { ...request, state: "flow-failed", lastError: "HTTP 404" };
     const results = await Promise.all([
-      repos.requests.replace(triggered, current.etag),
-      repos.requests.replace(failed, current.etag),
+      repos.requests.replace(triggered, current),
+      repos.requests.replace(failed, current),
     ]);
     expect([...results].sort()).toEqual(["conflict", "ok"]);
 
@@ -241,7 +241,7 @@ describe("requests", () => {
     const after = await repos.requests.get("store-r", "race:1");
     expect(after?.value).toEqual(winner);
     expect(after?.etag).not.toBe(current.etag);
-    expect(await repos.requests.replace(request, current.etag)).toBe("conflict");
+    expect(await repos.requests.replace(request, current)).toBe("conflict");
   });
 
   it("replace writes the whole request: cleared fields disappear, nested fields survive", async () => {
@@ -267,7 +267,7 @@ describe("requests", () => {
     const redriven: RelayRequest = { ...request, state: "decided" };
     delete redriven.lastError;
     delete redriven.applyOutcomeUnknown;
-    expect(await repos.requests.replace(redriven, created!.etag)).toBe("ok");
+    expect(await repos.requests.replace(redriven, created!)).toBe("ok");
     const after = await repos.requests.get("store-r", "full");
     expect(after?.value).toEqual(redriven);
     expect(after?.value).not.toHaveProperty("lastError");
@@ -368,7 +368,8 @@ describe("keys Table Storage forbids", () => {
     await expect(repos.requests.create(relayRequest("s1", bad), "{}")).rejects.toThrow(
       InvalidTableKeyError,
     );
-    await expect(repos.requests.replace(relayRequest(bad, "r1"), "*")).rejects.toThrow(
+    const stale = { value: relayRequest(bad, "r1"), etag: "*" };
+    await expect(repos.requests.replace(relayRequest(bad, "r1"), stale)).rejects.toThrow(
       InvalidTableKeyError,
     );
     await expect(repos.requests.getPayload("s1", bad)).rejects.toThrow(InvalidTableKeyError);

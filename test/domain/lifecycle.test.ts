@@ -25,6 +25,7 @@ const eventArb: fc.Arbitrary<RequestEvent> = fc.oneof(
     type: fc.constant("flow-attempt-failed" as const),
     attempt: fc.nat(9),
     reason: fc.string(),
+    nextAttemptAt: fc.constant(at.toISOString()),
   }),
   fc.record({ type: fc.constant("flow-failed" as const), attempt: fc.nat(9), reason: fc.string() }),
   fc.record({
@@ -36,6 +37,7 @@ const eventArb: fc.Arbitrary<RequestEvent> = fc.oneof(
     attempt: fc.nat(9),
     reason: fc.string(),
     outcomeUnknown: fc.boolean(),
+    nextAttemptAt: fc.constant(at.toISOString()),
   }),
   fc.record({ type: fc.constant("applied" as const), attempt: fc.nat(9), detail: fc.string() }),
   fc.record({ type: fc.constant("superseded" as const), attempt: fc.nat(9), detail: fc.string() }),
@@ -141,7 +143,7 @@ describe("request state machine", () => {
 
   it("redrives a failed flow call with a fresh budget and a new redrive count", () => {
     const states = run([
-      { type: "flow-attempt-failed", attempt: 1, reason: "503" },
+      { type: "flow-attempt-failed", attempt: 1, reason: "503", nextAttemptAt: at.toISOString() },
       { type: "flow-failed", attempt: 2, reason: "gave up" },
       { type: "redriven" },
     ]);

@@ -13,6 +13,7 @@ const linkColumns = z.object({
   requestUrlSealed: z.string(),
   triggerKeySealed: z.string(),
   requestIdPointer: z.string().optional(),
+  claims: z.boolean().optional(),
   updatedAt: z.string(),
 });
 
@@ -46,6 +47,7 @@ export class TableLinkRepository implements LinkRepository {
       requestUrl: this.secrets.open(columns.requestUrlSealed, context("requestUrl")),
       triggerKey: this.secrets.open(columns.triggerKeySealed, context("triggerKey")),
       requestIdPointer: columns.requestIdPointer,
+      ...(columns.claims && { claims: true }),
       updatedAt: columns.updatedAt,
     };
   }
@@ -65,10 +67,28 @@ export class TableLinkRepository implements LinkRepository {
         requestUrlSealed: this.secrets.seal(link.requestUrl, context("requestUrl")),
         triggerKeySealed: this.secrets.seal(link.triggerKey, context("triggerKey")),
         requestIdPointer: link.requestIdPointer,
+        claims: link.claims,
         updatedAt: link.updatedAt,
       },
       "Replace",
     );
+  }
+
+  async markClaiming(storeId: string, workflowId: string): Promise<void> {
+    try {
+      // Merge, so an administrator's re-link meanwhile keeps everything else it wrote.
+      await this.table.updateEntity(
+        {
+          partitionKey: tableKey("storeId", storeId),
+          rowKey: tableKey("workflowId", workflowId),
+          claims: true,
+        },
+        "Merge",
+      );
+    } catch (error) {
+      // Unlinked meanwhile: there is nothing to mark.
+      if (!isMissingEntity(error)) throw error;
+    }
   }
 
   async delete(storeId: string, workflowId: string): Promise<boolean> {

@@ -1,4 +1,4 @@
-import { odata, type TableClient } from "@azure/data-tables";
+import { odata, type TableClient, type TransactionAction } from "@azure/data-tables";
 import { z } from "zod";
 import {
   REQUEST_STATES,
@@ -6,6 +6,7 @@ import {
   type RelayRequest,
   type RequestState,
 } from "../../domain/model";
+import { needsReconciling } from "../../domain/lifecycle";
 import type { RequestRepository, Versioned, WriteResult } from "../../ports";
 import {
   getEntityIfExists,
@@ -23,11 +24,19 @@ import { tableKey } from "./table-keys";
  * - the payload row, RowKey = "~payload~" + requestId, written once: DM's JSON as UTF-8 split into
  *   Binary properties `payload0..payloadN` of at most 64 KiB each. Keeping it apart means reads of
  *   the request never load it and Replace writes never have to carry it.
- * `rowType` tells the two apart in queries.
+ * - the watch row, RowKey = "~watch~" + requestId, present while the request needs reconciling
+ *   (open, or its run still to be cancelled): inserted with the request and deleted in the same
+ *   transaction as the write that closes it, so reconciliation reads a range of these rows and
+ *   never the history of closed requests.
+ * `rowType` tells them apart in queries.
  */
 const REQUEST_ROW = "request";
 const PAYLOAD_ROW = "payload";
+const WATCH_ROW = "watch";
 const PAYLOAD_ROW_PREFIX = "~payload~";
+const WATCH_ROW_PREFIX = "~watch~";
+/** Sorts right after every watch row: ids never start with "~" and "~" is the last ASCII key. */
+const WATCH_ROW_END = "~watch~~";
 /** Table's limit for one Binary property. */
 const PAYLOAD_CHUNK_BYTES = 64 * 1024;
 /** 15 full chunks plus keys and overhead stay under Table's 1 MiB entity limit. */
@@ -91,11 +100,13 @@ export class TableRequestRepository implements RequestRepository {
       rowType: PAYLOAD_ROW,
       ...payloadChunks(payloadJson),
     };
+    const actions: TransactionAction[] = [
+      ["create", requestEntity],
+      ["create", payloadEntity],
+    ];
+    if (needsReconciling(request)) actions.push(["create", watchEntity(request)]);
     try {
-      await this.table.submitTransaction([
-        ["create", requestEntity],
-        ["create", payloadEntity],
-      ]);
+      await this.table.submitTransaction(actions);
       return "ok";
     } catch (error) {
       if (isEntityAlreadyExists(error)) return "conflict";
@@ -103,14 +114,50 @@ export class TableRequestRepository implements RequestRepository {
     }
   }
 
-  async replace(request: RelayRequest, etag: string): Promise<WriteResult> {
+  async replace(next: RelayRequest, current: Versioned<RelayRequest>): Promise<WriteResult> {
+    const watched = needsReconciling(current.value);
+    const watch = needsReconciling(next);
     try {
-      await this.table.updateEntity(toEntity(request), "Replace", { etag });
+      if (watched === watch)
+        await this.table.updateEntity(toEntity(next), "Replace", { etag: current.etag });
+      else
+        await this.table.submitTransaction([
+          ["update", toEntity(next), "Replace", { etag: current.etag }],
+          watch ? ["upsert", watchEntity(next), "Replace"] : ["delete", watchEntity(next)],
+        ]);
       return "ok";
     } catch (error) {
-      // 412 has one cause: the ETag no longer matches.
+      // 412 has one cause: the ETag no longer matches (in a transaction too).
       if (statusCodeOf(error) === 412) return "conflict";
       throw error;
+    }
+  }
+
+  async listWatched(storeId: string, page: { limit: number; after?: string }): Promise<string[]> {
+    const partitionKey = tableKey("storeId", storeId);
+    const filter =
+      page.after === undefined
+        ? odata`PartitionKey eq ${partitionKey} and RowKey ge ${WATCH_ROW_PREFIX} and RowKey lt ${WATCH_ROW_END}`
+        : odata`PartitionKey eq ${partitionKey} and RowKey gt ${watchRowKey(page.after)} and RowKey lt ${WATCH_ROW_END}`;
+    const ids: string[] = [];
+    const pages = this.table
+      .listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ["RowKey"] } })
+      .byPage({ maxPageSize: page.limit });
+    for await (const rows of pages) {
+      for (const row of rows) {
+        if (ids.length === page.limit) break;
+        ids.push((row.rowKey as string).slice(WATCH_ROW_PREFIX.length));
+      }
+      if (ids.length === page.limit) break;
+    }
+    return ids;
+  }
+
+  async unwatch(storeId: string, requestId: string): Promise<void> {
+    try {
+      await this.table.deleteEntity(tableKey("storeId", storeId), watchRowKey(requestId));
+    } catch (error) {
+      if (statusCodeOf(error) !== 404) throw error;
     }
   }
 
@@ -157,6 +204,18 @@ function requestRowKey(requestId: string): string {
 
 function payloadRowKey(requestId: string): string {
   return PAYLOAD_ROW_PREFIX + requestRowKey(requestId);
+}
+
+function watchRowKey(requestId: string): string {
+  return WATCH_ROW_PREFIX + requestRowKey(requestId);
+}
+
+function watchEntity(request: RelayRequest) {
+  return {
+    partitionKey: tableKey("storeId", request.storeId),
+    rowKey: watchRowKey(request.requestId),
+    rowType: WATCH_ROW,
+  };
 }
 
 export class InvalidRequestIdError extends Error {

@@ -1,4 +1,4 @@
-import type { TableClient } from "@azure/data-tables";
+import { odata, type TableClient } from "@azure/data-tables";
 import { z } from "zod";
 import type { StoreRegistration } from "../../domain/model";
 import type { StoreRepository } from "../../ports";
@@ -29,6 +29,15 @@ export class TableStoreRepository implements StoreRepository {
       REGISTRATION_ROW,
     );
     return entity && { storeId, ...registrationColumns.parse(entity) };
+  }
+
+  async list(): Promise<StoreRegistration[]> {
+    const stores: StoreRegistration[] = [];
+    for await (const entity of this.table.listEntities<Record<string, unknown>>({
+      queryOptions: { filter: odata`RowKey eq ${REGISTRATION_ROW}` },
+    }))
+      stores.push({ storeId: entity.partitionKey as string, ...registrationColumns.parse(entity) });
+    return stores;
   }
 
   async put(registration: StoreRegistration): Promise<void> {
