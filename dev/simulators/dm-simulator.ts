@@ -75,7 +75,8 @@ export async function startDmSimulator(options: DmSimulatorOptions = {}): Promis
     if (fault) return fault;
     const action = match[2];
     if (!action) {
-      const ids = (call.query.get("ids") ?? "").split(",").filter(Boolean);
+      // DM takes repeated `ids=` parameters (a comma list is read too).
+      const ids = call.query.getAll("ids").flatMap((value) => value.split(",")).filter(Boolean);
       const data = ids.map((id) => ({
         workflowRequestID: /^\d+$/.test(id) ? Number(id) : id,
         statusId: statusOf(id),
