@@ -195,7 +195,7 @@ function classifyStatusRead(
   if (envelope.verdict === "failure") {
     return {
       kind: "permanent",
-      reason: `DM could not read requests ${requestIds.join(", ")}: ${envelope.message ?? "failure envelope"}`,
+      reason: `DM could not read ${requestIds.length === 1 ? "request" : "requests"} ${requestIds.join(", ")}: ${envelope.message ?? "failure envelope"}`,
     };
   }
   return {

@@ -75,6 +75,30 @@ describe("Power Platform client", () => {
     });
   });
 
+  it("cancels a run through the Power Automate API with the flow scope", async () => {
+    const { source, asked } = recordingTokens();
+    server.respondInTurn({ status: 200 }, { status: 404 }, { status: 409 }, { status: 403 });
+    const client = clientFor(source);
+    const run = { environmentName: "Default-3f2504e0", flowName: "f 1", runId: "08584" };
+
+    await expect(client.cancelRun(target, run)).resolves.toEqual({ ok: true, value: undefined });
+    // A run that has ended already (404, 409) is as good as cancelled.
+    await expect(client.cancelRun(target, run)).resolves.toEqual({ ok: true, value: undefined });
+    await expect(client.cancelRun(target, run)).resolves.toEqual({ ok: true, value: undefined });
+    await expect(client.cancelRun(target, run)).resolves.toMatchObject({
+      ok: false,
+      failure: { call: "Power Automate: cancel the flow run", status: 403, cause: "unauthorized" },
+    });
+    expect(server.requests[0]?.method).toBe("POST");
+    expect(server.requests[0]?.url).toBe(
+      "/providers/Microsoft.ProcessSimple/environments/Default-3f2504e0/flows/f%201/runs/08584/cancel?api-version=2016-11-01",
+    );
+    expect(asked[0]).toEqual({
+      scope: "https://service.flow.microsoft.com//.default",
+      tenantId: target.tenantId,
+    });
+  });
+
   it("names missing consent when the token cannot be had", async () => {
     const { source } = recordingTokens(
       new Error("AADSTS65001: The user or administrator has not consented to use the application"),

@@ -430,6 +430,41 @@ describe("Data service client: the check call", () => {
     });
   });
 
+  it("checks several requests in one call with repeated ids= parameters", async () => {
+    dataService.respondWith(() => ({
+      status: 200,
+      body: {
+        status: "Success",
+        data: [
+          { workflowRequestID: 41, workflowStatusDTO: { description: "Approved" } },
+          { workflowRequestID: 43, statusId: "Pending" },
+        ],
+      },
+    }));
+
+    const answer = await none().statuses(target(), ["41", "42", "43"]);
+    expect(answer).toEqual({
+      kind: "ok",
+      statuses: new Map([
+        ["41", "Approved"],
+        ["42", "Unknown"],
+        ["43", "Pending"],
+      ]),
+    });
+    expect(dataService.requests).toHaveLength(1);
+    expect(dataService.requests[0]?.url).toBe(`${WORKFLOWS_PATH}?ids=41&ids=42&ids=43`);
+  });
+
+  it("does not read a lone item without an id as the answer for one of several", async () => {
+    dataService.respondWith(() => ({
+      status: 200,
+      body: { data: [{ workflowStatusDTO: { description: "Approved" } }] },
+    }));
+
+    const answer = await none().statuses(target(), ["41", "42"]);
+    expect(answer.kind === "ok" && [...answer.statuses.values()]).toEqual(["Unknown", "Unknown"]);
+  });
+
   it.each<[string, unknown, string]>([
     [
       "a numeric id in a data array",
