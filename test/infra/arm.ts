@@ -20,11 +20,15 @@ export const ROOT = path.resolve(__dirname, "../..");
 export const INFRA = path.join(ROOT, "infra");
 
 const bicep = findBicep();
-if (!bicep.found)
-  console.warn(`test/infra: the tests of the compiled template skip: ${bicep.reason}`);
 
-/** `describe` for tests that need the compiler; skipped without one. */
-export const describeCompiled = bicep.found ? describe : describe.skip;
+/** `describe` for tests that need the compiler; without one they skip, saying why. */
+export function describeCompiled(name: string, tests: () => void): void {
+  if (bicep.found) describe(name, tests);
+  else {
+    console.warn(`test/infra: "${name}" skips: ${bicep.reason}`);
+    describe.skip(name, tests);
+  }
+}
 
 function compiler(): string {
   if (!bicep.found) throw new Error(bicep.reason);
