@@ -1,5 +1,6 @@
 // The relay in Azure: `azd up`, or `az deployment sub create` + one publish (README "Deploy to
-// Azure"). Subscription scope, so one deployment also creates the resource group.
+// Azure"). Subscription scope, so one deployment can also create the resource group.
+// `npm run infra:check` compiles and lints it (infra/bicepconfig.json: warnings are errors).
 targetScope = 'subscription'
 
 @minLength(1)
@@ -7,12 +8,47 @@ targetScope = 'subscription'
 @description('Name of the environment (azd: AZURE_ENV_NAME); makes the resource names unique.')
 param environmentName string
 
+// The regions that offer the Flex Consumption plan, so a wrong one fails before anything is made
+// (`az functionapp list-flexconsumption-locations`).
 @minLength(1)
 @description('Azure region of every resource; it must offer the Flex Consumption plan.')
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
 @metadata({ azd: { type: 'location' } })
 param location string
 
-@description('Resource group to create or reuse; empty means rg-<environmentName>.')
+@description('Resource group: empty or rg-<environmentName> creates that group; any other name deploys into that existing group, whose location and tags are left as they are.')
 param resourceGroupName string = ''
 
 @description('How the relay authenticates to the DM Data service (DATA_SERVICE_AUTH): entra for a Data service behind an Entra application proxy, dm-token for DM\'s Security Service.')
@@ -28,6 +64,9 @@ param allowedFlowHosts string = '*.environment.api.powerplatform.com,*.logic.azu
 @description('RELAY_FLOW_AUDIENCE: token audience for flows linked with flowAuth entra (other clouds).')
 param flowAudience string = 'https://service.flow.microsoft.com/'
 
+@description('POWER_AUTOMATE_API_URL: the Power Automate API, to create flows and cancel flow runs (other clouds).')
+param powerAutomateApiUrl string = 'https://api.flow.microsoft.com'
+
 @description('RELAY_FLOW_MAX_ATTEMPTS: tries of each flow call.')
 @minValue(1)
 @maxValue(50)
@@ -37,6 +76,34 @@ param flowMaxAttempts int = 8
 @minValue(1)
 @maxValue(50)
 param applyMaxAttempts int = 8
+
+@description('RELAY_RECONCILE_SCHEDULE: NCRONTAB schedule of the reconcile timer function.')
+param reconcileSchedule string = '0 */5 * * * *'
+
+@description('RELAY_STUCK_AFTER_MINUTES: minutes after which a queued or decided request with no retry pending is queued again.')
+@minValue(0)
+param stuckAfterMinutes int = 15
+
+@description('RELAY_CLAIM_TIMEOUT_MINUTES: minutes after which a flow that claims and has not claimed is called again.')
+@minValue(0)
+param claimTimeoutMinutes int = 15
+
+@description('RELAY_REQUEST_TTL_DAYS: days after which an open request expires and its flow run is cancelled.')
+@minValue(0)
+param requestTtlDays int = 30
+
+@description('RELAY_ADMIN_AUTH: entra (bearer tokens for the relay API app registration, app roles Relay.Admin and Relay.Reader) or key (Functions host keys).')
+@allowed(['entra', 'key'])
+param adminAuth string = 'entra'
+
+@description('RELAY_ADMIN_TENANT_ID, for entra: the tenant of the relay API app registration; empty is the deployment\'s tenant.')
+param adminTenantId string = ''
+
+@description('RELAY_ADMIN_AUDIENCE, for entra: the Application ID URI (or client id) of the relay API app registration.')
+param adminAudience string = ''
+
+@description('RELAY_CONSOLE_CLIENT_ID, for entra: client id of the web console\'s single-page app registration.')
+param consoleClientId string = ''
 
 @description('DM_SERVICE_USERNAME, for dm-token.')
 param dmServiceUsername string = ''
@@ -71,20 +138,29 @@ param instanceMemoryMB int = 2048
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
-@description('Resource id of a subnet (delegated to Microsoft.App/environments) for VNet integration, to reach a private Data service; empty means none.')
+@description('Resource id of a subnet (delegated to Microsoft.App/environments, name without _) for VNet integration, to reach a private Data service; empty means none.')
 param virtualNetworkSubnetId string = ''
 
 var tags = { 'azd-env-name': environmentName }
 
-resource relayResourceGroup 'Microsoft.Resources/resourceGroups@2021-04-01' = {
-  name: empty(resourceGroupName) ? 'rg-${environmentName}' : resourceGroupName
+// The template owns rg-<environmentName> and may PUT it again (same location and tags); a group
+// named by the operator is only deployed into, so it is never moved or its tags replaced.
+var ownResourceGroupName = 'rg-${environmentName}'
+var createsResourceGroup = empty(resourceGroupName) || resourceGroupName == ownResourceGroupName
+var relayResourceGroupName = createsResourceGroup ? ownResourceGroupName : resourceGroupName
+
+resource ownResourceGroup 'Microsoft.Resources/resourceGroups@2025-04-01' = if (createsResourceGroup) {
+  name: ownResourceGroupName
   location: location
   tags: tags
 }
 
 module relay 'modules/relay.bicep' = {
   name: 'relay'
-  scope: relayResourceGroup
+  scope: resourceGroup(relayResourceGroupName)
+  dependsOn: [
+    ownResourceGroup
+  ]
   params: {
     location: location
     tags: tags
@@ -93,8 +169,17 @@ module relay 'modules/relay.bicep' = {
     dataServiceScope: dataServiceScope
     allowedFlowHosts: allowedFlowHosts
     flowAudience: flowAudience
+    powerAutomateApiUrl: powerAutomateApiUrl
     flowMaxAttempts: flowMaxAttempts
     applyMaxAttempts: applyMaxAttempts
+    reconcileSchedule: reconcileSchedule
+    stuckAfterMinutes: stuckAfterMinutes
+    claimTimeoutMinutes: claimTimeoutMinutes
+    requestTtlDays: requestTtlDays
+    adminAuth: adminAuth
+    adminTenantId: empty(adminTenantId) ? subscription().tenantId : adminTenantId
+    adminAudience: adminAudience
+    consoleClientId: consoleClientId
     dmServiceUsername: dmServiceUsername
     dmClientId: dmClientId
     dmServicePassword: dmServicePassword
@@ -110,8 +195,8 @@ module relay 'modules/relay.bicep' = {
 
 output RELAY_BASE_URL string = relay.outputs.baseUrl
 output FUNCTION_APP_NAME string = relay.outputs.functionAppName
-output RESOURCE_GROUP string = relayResourceGroup.name
-output AZURE_RESOURCE_GROUP string = relayResourceGroup.name
+output RESOURCE_GROUP string = relayResourceGroupName
+output AZURE_RESOURCE_GROUP string = relayResourceGroupName
 output MANAGED_IDENTITY_CLIENT_ID string = relay.outputs.identityClientId
 output MANAGED_IDENTITY_PRINCIPAL_ID string = relay.outputs.identityPrincipalId
 output KEY_VAULT_NAME string = relay.outputs.keyVaultName

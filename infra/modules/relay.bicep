@@ -1,9 +1,14 @@
 // Everything the relay runs on, in one resource group. Every connection is made with the
 // user-assigned managed identity: no keys or connection strings in settings; secrets in Key Vault.
-// test/infra checks this file against shared/config.ts, shared/ports.ts and the emulator config.
+// test/infra checks the compiled template against shared/config.ts and the emulator config.
+
+@description('Tags of every resource.')
+type tagsType = {
+  *: string
+}
 
 param location string
-param tags object
+param tags tagsType
 
 @description('Makes the globally unique resource names unique.')
 param resourceToken string
@@ -12,8 +17,17 @@ param dataServiceAuth string
 param dataServiceScope string
 param allowedFlowHosts string
 param flowAudience string
+param powerAutomateApiUrl string
 param flowMaxAttempts int
 param applyMaxAttempts int
+param reconcileSchedule string
+param stuckAfterMinutes int
+param claimTimeoutMinutes int
+param requestTtlDays int
+param adminAuth string
+param adminTenantId string
+param adminAudience string
+param consoleClientId string
 param dmServiceUsername string
 param dmClientId string
 
@@ -52,7 +66,7 @@ var queueProperties = {
 
 // Built-in role definition ids (learn.microsoft.com/azure/role-based-access-control/built-in-roles).
 var roles = {
-  serviceBusDataSender: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
+  serviceBusDataOwner: '090c5cfd-751d-490a-894a-3ce6f1109419'
   serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -69,13 +83,13 @@ var secretNames = {
   dmClientSecret: 'dm-client-secret'
 }
 
-resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
   name: 'id-relay-${resourceToken}'
   location: location
   tags: tags
 }
 
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+resource storage 'Microsoft.Storage/storageAccounts@2026-09-01' = {
   name: 'strelay${resourceToken}'
   location: location
   tags: tags
@@ -92,12 +106,12 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   }
 }
 
-resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2026-09-01' = {
   parent: storage
   name: 'default'
 }
 
-resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2026-09-01' = {
   parent: blobService
   name: deploymentContainerName
   properties: {
@@ -105,19 +119,19 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   }
 }
 
-resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2026-09-01' = {
   parent: storage
   name: 'default'
 }
 
-resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [
+resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2026-09-01' = [
   for table in relayTables: {
     parent: tableService
     name: table
   }
 ]
 
-resource serviceBus 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' = {
+resource serviceBus 'Microsoft.ServiceBus/namespaces@2026-01-01' = {
   name: 'sb-relay-${resourceToken}'
   location: location
   tags: tags
@@ -131,7 +145,7 @@ resource serviceBus 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' = {
   }
 }
 
-resource queues 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = [
+resource queues 'Microsoft.ServiceBus/namespaces/queues@2026-01-01' = [
   for queue in relayQueues: {
     parent: serviceBus
     name: queue
@@ -139,7 +153,8 @@ resource queues 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = [
   }
 ]
 
-resource keyVault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+// Purge protection: a deleted vault keeps its name for softDeleteRetentionInDays (README).
+resource keyVault 'Microsoft.KeyVault/vaults@2026-05-15' = {
   name: 'kv-relay-${resourceToken}'
   location: location
   tags: tags
@@ -156,7 +171,7 @@ resource keyVault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   }
 }
 
-resource signingKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (writeSigningKey) {
+resource signingKeySecret 'Microsoft.KeyVault/vaults/secrets@2026-05-15' = if (writeSigningKey) {
   parent: keyVault
   name: secretNames.signingKey
   properties: {
@@ -164,7 +179,7 @@ resource signingKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (w
   }
 }
 
-resource dmServicePasswordSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(dmServicePassword)) {
+resource dmServicePasswordSecret 'Microsoft.KeyVault/vaults/secrets@2026-05-15' = if (!empty(dmServicePassword)) {
   parent: keyVault
   name: secretNames.dmServicePassword
   properties: {
@@ -172,7 +187,7 @@ resource dmServicePasswordSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' 
   }
 }
 
-resource dmClientSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(dmClientSecret)) {
+resource dmClientSecretSecret 'Microsoft.KeyVault/vaults/secrets@2026-05-15' = if (!empty(dmClientSecret)) {
   parent: keyVault
   name: secretNames.dmClientSecret
   properties: {
@@ -180,7 +195,7 @@ resource dmClientSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = i
   }
 }
 
-resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2022-10-01' = {
+resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2026-03-01' = {
   name: 'log-relay-${resourceToken}'
   location: location
   tags: tags
@@ -205,7 +220,7 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   }
 }
 
-resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: 'plan-relay-${resourceToken}'
   location: location
   tags: tags
@@ -219,7 +234,9 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
 }
 
-resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+// Flex Consumption routes all outbound traffic through the subnet when one is given: it has no
+// vnetRouteAllEnabled.
+resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
   name: 'func-relay-${resourceToken}'
   location: location
   tags: union(tags, { 'azd-service-name': 'relay' })
@@ -236,7 +253,6 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     // Key Vault references resolve with this identity; the app has no system-assigned one.
     keyVaultReferenceIdentity: identity.id
     virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
-    vnetRouteAllEnabled: !empty(virtualNetworkSubnetId)
     siteConfig: {
       minTlsVersion: '1.2'
     }
@@ -261,8 +277,16 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       }
     }
   }
+  // The host starts, and the package upload and the scaler run, only once the identity holds its
+  // roles: without them the first deploy can get a 403.
   dependsOn: [
     deploymentContainer
+    storageBlobDataOwner
+    storageQueueDataContributor
+    storageTableDataContributor
+    serviceBusDataOwner
+    serviceBusDataReceiver
+    monitoringMetricsPublisher
   ]
 }
 
@@ -283,10 +307,9 @@ var hostSettings = {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.properties.clientId};Authorization=AAD'
 }
 
-// The relay's own settings (shared/config.ts). No RELAY_LOCAL_KEY: in Azure the admin routes take
-// the Functions host keys.
+// The relay's own settings (shared/config.ts). No RELAY_LOCAL_KEY: that is the local host's.
 var relaySettings = {
-  TABLES_CONNECTION__endpoint: 'https://${storage.name}.table.${environment().suffixes.storage}'
+  TABLES_CONNECTION__endpoint: storage.properties.primaryEndpoints.table
   AZURE_CLIENT_ID: identity.properties.clientId
   RELAY_PUBLIC_BASE_URL: 'https://${functionApp.properties.defaultHostName}'
   RELAY_SIGNING_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultSecretsUri}${secretNames.signingKey})'
@@ -297,7 +320,20 @@ var relaySettings = {
   RELAY_FLOW_MAX_ATTEMPTS: string(flowMaxAttempts)
   RELAY_APPLY_MAX_ATTEMPTS: string(applyMaxAttempts)
   RELAY_FLOW_AUDIENCE: flowAudience
+  POWER_AUTOMATE_API_URL: powerAutomateApiUrl
+  RELAY_RECONCILE_SCHEDULE: reconcileSchedule
+  RELAY_STUCK_AFTER_MINUTES: string(stuckAfterMinutes)
+  RELAY_CLAIM_TIMEOUT_MINUTES: string(claimTimeoutMinutes)
+  RELAY_REQUEST_TTL_DAYS: string(requestTtlDays)
+  RELAY_ADMIN_AUTH: adminAuth
 }
+
+// With entra the app checks bearer tokens of the relay API app registration itself (README).
+var entraAdminSettings = adminAuth == 'entra' ? {
+  RELAY_ADMIN_TENANT_ID: adminTenantId
+  RELAY_ADMIN_AUDIENCE: adminAudience
+  RELAY_CONSOLE_CLIENT_ID: consoleClientId
+} : {}
 
 var dmTokenSettings = dataServiceAuth == 'dm-token' ? {
   DM_SERVICE_USERNAME: dmServiceUsername
@@ -312,25 +348,31 @@ var previousSigningKeySettings = previousSigningKeyInVault ? {
   RELAY_SIGNING_KEY_PREVIOUS: '@Microsoft.KeyVault(SecretUri=${keyVaultSecretsUri}${secretNames.previousSigningKey})'
 } : {}
 
-// A child resource, so RELAY_PUBLIC_BASE_URL can use the app's host name.
-resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+// A child resource, so RELAY_PUBLIC_BASE_URL can use the app's host name. It waits for every
+// secret it references and for the right to read them: App Service caches a reference that did
+// not resolve, and the settings check would refuse its text.
+resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
   parent: functionApp
   name: 'appsettings'
-  properties: union(hostSettings, relaySettings, dmTokenSettings, previousSigningKeySettings)
+  properties: union(hostSettings, relaySettings, entraAdminSettings, dmTokenSettings, previousSigningKeySettings)
   dependsOn: [
     signingKeySecret
+    dmServicePasswordSecret
+    dmClientSecretSecret
     keyVaultSecretsUser
   ]
 }
 
-// Least privilege for the identity: send and receive on the namespace; tables for the relay's
-// data; blob (owner: the host's leases and the deployment container) and queue for the Functions
-// host; read secrets; publish telemetry.
-resource serviceBusDataSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(serviceBus.id, identity.id, roles.serviceBusDataSender)
+// Least privilege for the identity, each role on the one resource it is for. Service Bus: Data
+// Owner because Flex's target-based scaler reads queue lengths with Manage rights, Data Receiver
+// as in Microsoft's Flex Service Bus sample (Owner also sends). Storage: tables for the relay's
+// data; blob (owner: the host's leases and the deployment container) and queue for the host.
+// Key Vault: read secrets. Application Insights: publish telemetry.
+resource serviceBusDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(serviceBus.id, identity.id, roles.serviceBusDataOwner)
   scope: serviceBus
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataSender)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataOwner)
     principalId: identity.properties.principalId
     principalType: 'ServicePrincipal'
   }

@@ -1,17 +1,16 @@
 /**
- * README "Deploy to Azure" against the template: the parameters, azd variables and outputs it
- * names must exist, and every parameter and output must be documented.
+ * README "Deploy to Azure" against the compiled template: the parameters, azd variables and
+ * outputs it names must exist, and every parameter and output must be documented.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { literal, outputs, params } from "./bicep";
+import { type ArmTemplate, compileTemplate, describeCompiled } from "./arm";
 import {
-  mutate,
+  copy,
+  literalDefault,
   parametersFileProblems,
   parameterVariables,
-  readTemplate,
   ROOT,
-  type Template,
 } from "./template-checks";
 
 /** The `## Deploy to Azure` section, up to the next second-level heading. */
@@ -39,20 +38,23 @@ function tableRows(section: string, heading: string): string[][] {
 
 const codeNames = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((match) => match[1]);
 
-function readmeDeployProblems(readme: string, template: Template): string[] {
+function readmeDeployProblems(
+  readme: string,
+  template: ArmTemplate,
+  parametersFile: string,
+): string[] {
   const section = deploySection(readme);
   if (!section) return ["README has no '## Deploy to Azure' section"];
   const problems: string[] = [];
-  const declared = params(template.main);
-  const declaredOutputs = outputs(template.main);
-  const variables = parameterVariables(template.parametersFile);
+  const declared = Object.keys(template.parameters);
+  const declaredOutputs = Object.keys(template.outputs);
+  const variables = parameterVariables(parametersFile);
   const azdVariables = [...variables.values()].map((mapping) => mapping.variable);
 
   const documentedParams = new Set<string>();
   for (const [paramCell, variableCell, defaultCell] of tableRows(section, "Parameters")) {
     const [name] = codeNames(paramCell);
-    const param = declared.find((p) => p.name === name);
-    if (!param) {
+    if (!declared.includes(name)) {
       problems.push(`Parameters table: ${name} is not a parameter of main.bicep`);
       continue;
     }
@@ -62,7 +64,7 @@ function readmeDeployProblems(readme: string, template: Template): string[] {
       problems.push(
         `Parameters table: ${name} is set by ${variables.get(name)?.variable}, not ${variable}`,
       );
-    const fallback = literal(param.defaultValue ?? "");
+    const fallback = literalDefault(template, name);
     if (
       fallback !== undefined &&
       fallback !== "" &&
@@ -70,9 +72,8 @@ function readmeDeployProblems(readme: string, template: Template): string[] {
     )
       problems.push(`Parameters table: ${name}'s default is ${fallback}, not ${defaultCell}`);
   }
-  for (const param of declared)
-    if (!documentedParams.has(param.name))
-      problems.push(`parameter ${param.name} is not documented`);
+  for (const name of declared)
+    if (!documentedParams.has(name)) problems.push(`parameter ${name} is not documented`);
 
   const documentedOutputs = new Set(
     tableRows(section, "Outputs").flatMap(([cell]) => codeNames(cell)),
@@ -93,85 +94,86 @@ function readmeDeployProblems(readme: string, template: Template): string[] {
       problems.push(`<${placeholder}> is not an output of the template`);
   for (const [, list] of section.matchAll(/--parameters((?:\s+\w+=\S+)+)/g))
     for (const [, name] of list.matchAll(/(\w+)=/g))
-      if (!declared.some((p) => p.name === name))
+      if (!declared.includes(name))
         problems.push(`--parameters ${name}=...: main.bicep has no such parameter`);
   return [...new Set(problems)];
 }
 
 const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
-const template = readTemplate();
+const parametersFile = readFileSync(path.join(ROOT, "infra/main.parameters.json"), "utf8");
+let template: ArmTemplate;
 
-describe("README 'Deploy to Azure'", () => {
-  it("names only parameters, azd variables and outputs the template has, and documents all", () => {
-    expect(readmeDeployProblems(readme, template)).toEqual([]);
+/** The template with a parameter renamed (its definition kept). */
+function renameParameter(from: string, to: string): ArmTemplate {
+  const renamed = copy(template);
+  renamed.parameters[to] = renamed.parameters[from];
+  delete renamed.parameters[from];
+  return renamed;
+}
+
+describeCompiled("the compiled template and the README", () => {
+  beforeAll(async () => {
+    template = await compileTemplate();
+  }, 120_000);
+
+  describe("README 'Deploy to Azure'", () => {
+    it("names only parameters, azd variables and outputs the template has, and documents all", () => {
+      expect(readmeDeployProblems(readme, template, parametersFile)).toEqual([]);
+    });
+
+    it("checker: catches a parameter, a variable or an output that does not exist", () => {
+      const wrong = readme
+        .replace("--parameters environmentName=relay-prod", "--parameters envName=relay-prod")
+        .replace("azd env set DATA_SERVICE_AUTH entra", "azd env set DATA_SERVICE_MODE entra")
+        .replace("azd env get-value RELAY_BASE_URL", "azd env get-value RELAY_URL")
+        .replace("--name <FUNCTION_APP_NAME> --src", "--name <FUNCTION_APP> --src");
+      expect(readmeDeployProblems(wrong, template, parametersFile)).toEqual([
+        "'azd env set DATA_SERVICE_MODE': main.parameters.json does not read DATA_SERVICE_MODE",
+        "'azd env get-value RELAY_URL': no such output",
+        "<FUNCTION_APP> is not an output of the template",
+        "--parameters envName=...: main.bicep has no such parameter",
+      ]);
+    });
+
+    it("checker: catches a parameter or output the template gained but the README lacks", () => {
+      const gained = renameParameter("resourceGroupName", "resourceGroup");
+      gained.outputs.RESOURCE_GROUP_ID = gained.outputs.RESOURCE_GROUP;
+      delete gained.outputs.RESOURCE_GROUP;
+      expect(readmeDeployProblems(readme, gained, parametersFile)).toEqual([
+        "Parameters table: resourceGroupName is not a parameter of main.bicep",
+        "parameter resourceGroup is not documented",
+        "Outputs table: RESOURCE_GROUP is not an output",
+        "output RESOURCE_GROUP_ID is not documented",
+        "<RESOURCE_GROUP> is not an output of the template",
+      ]);
+    });
+
+    it("checker: catches a documented default that differs from the template's", () => {
+      const changed = copy(template);
+      changed.parameters.requestTtlDays.defaultValue = 14;
+      expect(readmeDeployProblems(readme, changed, parametersFile)).toEqual([
+        "Parameters table: requestTtlDays's default is 14, not `30`",
+      ]);
+    });
   });
 
-  it("checker: catches a parameter, a variable or an output that does not exist", () => {
-    const wrong = readme
-      .replace("--parameters environmentName=relay-prod", "--parameters envName=relay-prod")
-      .replace("azd env set DATA_SERVICE_AUTH entra", "azd env set DATA_SERVICE_MODE entra")
-      .replace("azd env get-value RELAY_BASE_URL", "azd env get-value RELAY_URL")
-      .replace("--name <FUNCTION_APP_NAME> --src", "--name <FUNCTION_APP> --src");
-    expect(readmeDeployProblems(wrong, template)).toEqual([
-      "'azd env set DATA_SERVICE_MODE': main.parameters.json does not read DATA_SERVICE_MODE",
-      "'azd env get-value RELAY_URL': no such output",
-      "<FUNCTION_APP> is not an output of the template",
-      "--parameters envName=...: main.bicep has no such parameter",
-    ]);
-  });
+  describe("main.parameters.json", () => {
+    it("maps only main.bicep's parameters, with the same defaults", () => {
+      expect(parametersFileProblems(template, parametersFile)).toEqual([]);
+    });
 
-  it("checker: catches a parameter or output the template gained but the README lacks", () => {
-    const gained = mutate(
-      mutate(
-        template,
-        "main",
-        "param resourceGroupName string = ''",
-        "param resourceGroup string = ''",
-      ),
-      "main",
-      "output RESOURCE_GROUP string",
-      "output RESOURCE_GROUP_ID string",
-    );
-    expect(readmeDeployProblems(readme, gained)).toEqual([
-      "Parameters table: resourceGroupName is not a parameter of main.bicep",
-      "parameter resourceGroup is not documented",
-      "Outputs table: RESOURCE_GROUP is not an output",
-      "output RESOURCE_GROUP_ID is not documented",
-      "<RESOURCE_GROUP> is not an output of the template",
-    ]);
-  });
-
-  it("checker: catches a documented default that differs from the template's", () => {
-    const changed = mutate(
-      template,
-      "main",
-      "param flowMaxAttempts int = 8",
-      "param flowMaxAttempts int = 5",
-    );
-    expect(readmeDeployProblems(readme, changed)).toEqual([
-      "Parameters table: flowMaxAttempts's default is 5, not `8`",
-    ]);
-  });
-});
-
-describe("main.parameters.json", () => {
-  it("maps only main.bicep's parameters, with the same defaults", () => {
-    expect(parametersFileProblems(template)).toEqual([]);
-  });
-
-  it("checker: catches a default or a parameter name that drifted", () => {
-    const drifted = mutate(
-      template,
-      "parametersFile",
-      "RELAY_FLOW_MAX_ATTEMPTS=8",
-      "RELAY_FLOW_MAX_ATTEMPTS=9",
-    );
-    expect(parametersFileProblems(drifted)).toEqual([
-      "flowMaxAttempts: azd default 9 differs from main.bicep's 8",
-    ]);
-    const renamed = mutate(template, "parametersFile", '"dataServiceScope"', '"dataScope"');
-    expect(parametersFileProblems(renamed)).toEqual([
-      "main.parameters.json sets dataScope, which main.bicep does not declare",
-    ]);
+    it("checker: catches a default or a parameter name that drifted", () => {
+      const drifted = parametersFile.replace(
+        "RELAY_STUCK_AFTER_MINUTES=15",
+        "RELAY_STUCK_AFTER_MINUTES=10",
+      );
+      expect(parametersFileProblems(template, drifted)).toEqual([
+        "stuckAfterMinutes: azd default 10 differs from main.bicep's 15",
+      ]);
+      const renamed = parametersFile.replace('"dataServiceScope"', '"dataScope"');
+      expect(parametersFileProblems(template, renamed)).toEqual([
+        "main.parameters.json sets dataScope, which main.bicep does not declare",
+      ]);
+    });
   });
 });

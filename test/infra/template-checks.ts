@@ -1,206 +1,349 @@
 /**
- * Checks of the Azure template against the code. Each takes the template's text and returns the
- * problems it finds (empty: none), so the tests can also run them on broken copies and prove that
- * each check catches what it is for.
+ * Checks of the compiled Azure template (test/infra/arm.ts) against the code it deploys. Each
+ * returns the problems it finds (empty: none), so the tests can also run it on a broken copy of
+ * the JSON and prove it catches what it is for.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { loadConfig } from "../../shared/config";
 import { APPROVAL_DECISIONS_QUEUE, WORKFLOW_EVENTS_QUEUE } from "../../shared/ports";
 import {
-  type BicepParam,
-  literal,
-  objectProperties,
-  params,
-  resources,
-  variableObject,
-  variableSource,
-  variableStrings,
-} from "./bicep";
+  type ArmTemplate,
+  evaluate,
+  IDENTITY,
+  moduleTemplate,
+  resourceEntries,
+  ROOT,
+  type Snapshot,
+  SUBSCRIPTION_ID,
+} from "./arm";
 
-export const ROOT = path.resolve(__dirname, "../..");
+export { ROOT };
+
 const read = (file: string) => readFileSync(path.join(ROOT, file), "utf8");
 
-export interface Template {
-  /** infra/main.bicep: parameters and outputs. */
-  main: string;
-  /** infra/modules/relay.bicep: the resources. */
-  relay: string;
-  /** infra/main.parameters.json, as text. */
-  parametersFile: string;
+/** A copy of a JSON value, for the checkers' tests to break. */
+export const copy = <T>(value: T): T => structuredClone(value);
+
+/** The resource of a snapshot of one type (and name, if given), or an error. */
+export function predicted(snapshot: Snapshot, type: string, name?: string) {
+  const resource = snapshot.predictedResources.find(
+    (candidate) => candidate.type === type && (name === undefined || candidate.name === name),
+  );
+  if (!resource) throw new Error(`the snapshot predicts no ${type} ${name ?? ""}`);
+  return resource;
 }
 
-export function readTemplate(): Template {
-  return {
-    main: read("infra/main.bicep"),
-    relay: read("infra/modules/relay.bicep"),
-    parametersFile: read("infra/main.parameters.json"),
-  };
-}
-
-/** A value nested in an object literal's source, by a dotted path of keys. */
-export function propertyAt(objectSource: string, keyPath: string): string | undefined {
-  let current: string | undefined = objectSource;
-  for (const key of keyPath.split(".")) {
-    if (!current?.startsWith("{")) return undefined;
-    current = objectProperties(current).get(key);
-  }
-  return current;
+/** A value in a JSON object by a dotted path. */
+function valueAt(value: unknown, keyPath: string): unknown {
+  return keyPath
+    .split(".")
+    .reduce<unknown>((current, key) => (current as Record<string, unknown>)?.[key], value);
 }
 
 // ---------------------------------------------------------------------------------------------
-// App settings against shared/config.ts
+// Resource types and API versions
 
 /**
- * The setting names shared/config.ts reads: the keys of its environment schema, parsed from the
- * source so that a setting added to the schema is known here without a second list.
+ * The newest GA version of each type that the pinned Bicep knows (the linter's
+ * use-recent-api-versions names them): a version that is the newest stays accepted however
+ * old it grows. Role assignments' 2022-04-01 and Application Insights' 2020-02-02 are.
  */
-export function schemaSettingNames(configSource = read("shared/config.ts")): string[] {
-  const start = configSource.indexOf("const environmentSchema");
-  const end = configSource.indexOf(".superRefine(", start);
-  const schemaObject = configSource.slice(start, end);
-  return [...schemaObject.matchAll(/^ {4}([A-Za-z_]\w*):/gm)].map((match) => match[1]);
-}
-
-/** Settings the Functions host reads itself (not the relay's config): allowed beside the schema's. */
-export const HOST_SETTINGS = [
-  "AzureWebJobsStorage__credential",
-  "AzureWebJobsStorage__clientId",
-  "ServiceBusConnection__credential",
-  "ServiceBusConnection__clientId",
-  "APPLICATIONINSIGHTS_CONNECTION_STRING",
-  "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
-];
-
-/**
- * CONTRACT "Settings" (and README "Settings") that the deployment must set explicitly, defaults
- * included, so that the deployed values are visible and changeable as parameters.
- */
-export const DEPLOYED_SETTINGS = {
-  always: [
-    "AzureWebJobsStorage__accountName",
-    "TABLES_CONNECTION__endpoint",
-    "ServiceBusConnection__fullyQualifiedNamespace",
-    "RELAY_PUBLIC_BASE_URL",
-    "RELAY_SIGNING_KEY",
-    "RELAY_ALLOWED_FLOW_HOSTS",
-    "RELAY_ALLOW_LOOPBACK",
-    "DATA_SERVICE_AUTH",
-    "DATA_SERVICE_SCOPE",
-    "RELAY_FLOW_MAX_ATTEMPTS",
-    "RELAY_APPLY_MAX_ATTEMPTS",
-    "RELAY_FLOW_AUDIENCE",
-    "AZURE_CLIENT_ID",
-  ],
-  dmToken: ["DM_SERVICE_USERNAME", "DM_SERVICE_PASSWORD", "DM_CLIENT_ID", "DM_CLIENT_SECRET"],
-  /** Local work only: in Azure the admin routes take the Functions host keys. */
-  never: ["RELAY_LOCAL_KEY", "AzureWebJobsStorage", "ServiceBusConnection", "TABLES_CONNECTION"],
+export const API_VERSIONS: Record<string, string> = {
+  "Microsoft.Resources/resourceGroups": "2025-04-01",
+  "Microsoft.Resources/deployments": "2025-04-01",
+  "Microsoft.ManagedIdentity/userAssignedIdentities": "2024-11-30",
+  "Microsoft.Storage/storageAccounts": "2026-09-01",
+  "Microsoft.Storage/storageAccounts/blobServices": "2026-09-01",
+  "Microsoft.Storage/storageAccounts/blobServices/containers": "2026-09-01",
+  "Microsoft.Storage/storageAccounts/tableServices": "2026-09-01",
+  "Microsoft.Storage/storageAccounts/tableServices/tables": "2026-09-01",
+  "Microsoft.ServiceBus/namespaces": "2026-01-01",
+  "Microsoft.ServiceBus/namespaces/queues": "2026-01-01",
+  "Microsoft.KeyVault/vaults": "2026-05-15",
+  "Microsoft.KeyVault/vaults/secrets": "2026-05-15",
+  "Microsoft.OperationalInsights/workspaces": "2026-03-01",
+  "Microsoft.Insights/components": "2020-02-02",
+  "Microsoft.Web/serverfarms": "2025-03-01",
+  "Microsoft.Web/sites": "2025-03-01",
+  "Microsoft.Web/sites/config": "2025-03-01",
+  "Microsoft.Authorization/roleAssignments": "2022-04-01",
 };
 
-/** What a resolved Key Vault reference stands for when the settings are probed. */
-const RESOLVED_SECRET = "resolved-key-vault-secret-".padEnd(48, "x");
-
-/** One deployment's choices: the parameters that decide which settings exist. */
-type Choices = Record<string, string>;
-
-/** A setting's value as it would be in Azure, with stand-ins for what only Azure knows. */
-function settingValue(source: string, paramValues: Choices): string {
-  if (source.includes("@Microsoft.KeyVault(")) return RESOLVED_SECRET;
-  const value = literal(source);
-  if (value !== undefined) return String(value);
-  if (/^'.*'$/s.test(source)) return source.slice(1, -1).replace(/\$\{[^}]*\}/g, "example");
-  const name = /^(?:string\()?(\w+)\)?$/.exec(source)?.[1];
-  if (name && name in paramValues) return paramValues[name];
-  return "example-resource-property";
+/** Every resource of the template and of the modules it deploys. */
+function allResources(template: ArmTemplate): { type: string; apiVersion: string }[] {
+  return resourceEntries(template).flatMap(([, resource]) => [
+    resource,
+    ...(resource.type === "Microsoft.Resources/deployments"
+      ? allResources(resource.properties.template as ArmTemplate)
+      : []),
+  ]);
 }
 
-/** Whether a `cond ? {...} : {}` var's condition holds for these choices. */
-function conditionHolds(condition: string, choices: Choices): boolean {
-  const comparison = /^(\w+)\s*==\s*'([^']*)'$/.exec(condition);
-  if (comparison) return choices[comparison[1]] === comparison[2];
-  if (/^\w+$/.test(condition)) return choices[condition] === "true";
-  throw new Error(`cannot evaluate the condition ${condition}`);
-}
-
-/** The names of the vars the `appsettings` resource unions, in order. */
-function appSettingsVars(relay: string): string[] {
-  const resource = resources(relay).find((r) => r.type === "Microsoft.Web/sites/config");
-  const properties = resource && propertyAt(resource.body, "properties");
-  const union = properties && /^union\(([\w\s,]+)\)$/.exec(properties);
-  if (!union) throw new Error("the appsettings resource's properties must be union(<vars>)");
-  return union[1].split(",").map((name) => name.trim());
-}
-
-/** Every deployment the template can make: each allowed value of each deciding parameter. */
-export function deploymentChoices(template: Template): Choices[] {
-  const mainParams = params(template.main);
-  const deciding = new Set<string>();
-  for (const name of appSettingsVars(template.relay)) {
-    const condition = /^(.+?)\s*\?\s*\{/s.exec(variableSource(template.relay, name))?.[1];
-    const identifiers = condition?.replace(/'[^']*'/g, "").match(/\b[a-z]\w*\b/g) ?? [];
-    for (const identifier of identifiers) deciding.add(identifier);
+export function apiVersionProblems(template: ArmTemplate): string[] {
+  const problems: string[] = [];
+  for (const { type, apiVersion } of allResources(template)) {
+    if (apiVersion.includes("preview")) problems.push(`${type}@${apiVersion} is a preview`);
+    if (!(type in API_VERSIONS)) problems.push(`${type} is not a type the relay uses`);
+    else if (apiVersion !== API_VERSIONS[type])
+      problems.push(`${type}@${apiVersion}, expected ${API_VERSIONS[type]}`);
   }
-  let combinations: Choices[] = [{}];
-  for (const name of deciding) {
-    const param = mainParams.find((p) => p.name === name);
-    const values = param?.type === "bool" ? ["true", "false"] : param?.allowed;
-    if (!values) throw new Error(`${name} decides app settings but has no finite set of values`);
-    combinations = combinations.flatMap((combination) =>
-      values.map((value) => ({ ...combination, [name]: value })),
-    );
-  }
-  return combinations;
+  return [...new Set(problems)];
 }
 
-/** The app settings the template gives the function app for these choices. */
-export function appSettingsFor(template: Template, choices: Choices): Record<string, string> {
-  const paramValues: Choices = {};
-  for (const param of params(template.main)) {
-    const fallback = literal(param.defaultValue ?? "");
-    paramValues[param.name] = fallback ? String(fallback) : `${param.name}-supplied`;
+// ---------------------------------------------------------------------------------------------
+// Resource properties
+
+/** Properties that keep every resource identity-only, private and on Flex Consumption. */
+export const REQUIRED_PROPERTIES: Record<string, Record<string, unknown>> = {
+  "Microsoft.ServiceBus/namespaces": { "properties.disableLocalAuth": true },
+  "Microsoft.Storage/storageAccounts": {
+    "properties.allowSharedKeyAccess": false,
+    "properties.allowBlobPublicAccess": false,
+    "properties.minimumTlsVersion": "TLS1_2",
+    "properties.supportsHttpsTrafficOnly": true,
+  },
+  "Microsoft.Insights/components": { "properties.DisableLocalAuth": true },
+  "Microsoft.KeyVault/vaults": {
+    "properties.enableRbacAuthorization": true,
+    "properties.enableSoftDelete": true,
+    "properties.enablePurgeProtection": true,
+  },
+  "Microsoft.Web/serverfarms": { "sku.name": "FC1", "sku.tier": "FlexConsumption" },
+  "Microsoft.Web/sites": {
+    kind: "functionapp,linux",
+    "identity.type": "UserAssigned",
+    "tags.azd-service-name": "relay",
+    "properties.httpsOnly": true,
+    "properties.functionAppConfig.runtime.name": "node",
+    "properties.functionAppConfig.runtime.version": "20",
+    "properties.functionAppConfig.deployment.storage.type": "blobContainer",
+    "properties.functionAppConfig.deployment.storage.authentication.type": "UserAssignedIdentity",
+    // Not read by Flex Consumption: all outbound traffic goes through the subnet.
+    "properties.vnetRouteAllEnabled": undefined,
+  },
+};
+
+export function propertyProblems(snapshot: Snapshot): string[] {
+  const problems: string[] = [];
+  for (const [type, required] of Object.entries(REQUIRED_PROPERTIES)) {
+    const ofType = snapshot.predictedResources.filter((resource) => resource.type === type);
+    if (ofType.length === 0) problems.push(`no ${type}`);
+    for (const resource of ofType)
+      for (const [keyPath, value] of Object.entries(required)) {
+        const actual = valueAt(resource, keyPath);
+        if (actual !== value)
+          problems.push(`${resource.name}: ${keyPath} is ${JSON.stringify(actual)}, not ${value}`);
+      }
   }
-  Object.assign(paramValues, choices);
-  const settings: Record<string, string> = {};
-  for (const name of appSettingsVars(template.relay)) {
-    const source = variableSource(template.relay, name);
-    const condition = /^(.+?)\s*\?\s*\{/s.exec(source)?.[1];
-    if (condition !== undefined && !conditionHolds(condition, paramValues)) continue;
-    for (const [key, value] of variableObject(template.relay, name))
-      settings[key] = settingValue(value, paramValues);
-  }
-  return settings;
+  // The app and its deployment container reach storage with the identity, not with a key.
+  const site = predicted(snapshot, "Microsoft.Web/sites");
+  const identity = predicted(snapshot, "Microsoft.ManagedIdentity/userAssignedIdentities");
+  for (const keyPath of [
+    "properties.keyVaultReferenceIdentity",
+    "properties.functionAppConfig.deployment.storage.authentication.userAssignedIdentityResourceId",
+  ])
+    if (valueAt(site, keyPath) !== identity.id)
+      problems.push(`${site.name}: ${keyPath} is not the user-assigned identity`);
+  if (Object.keys(site.identity?.userAssignedIdentities ?? {}).join() !== identity.id)
+    problems.push(`${site.name}: the user-assigned identity must be its only identity`);
+  return problems;
 }
 
-export function appSettingProblems(
-  template: Template,
-  schemaNames = schemaSettingNames(),
+// ---------------------------------------------------------------------------------------------
+// App settings
+
+/** The function app's settings, with what Azure gives at deployment filled in. */
+export function appSettings(snapshot: Snapshot): Record<string, string> {
+  const config = snapshot.predictedResources.find(
+    (resource) =>
+      resource.type === "Microsoft.Web/sites/config" && resource.name.endsWith("/appsettings"),
+  );
+  if (!config) throw new Error("the snapshot predicts no appsettings");
+  return evaluate(config.properties) as Record<string, string>;
+}
+
+/**
+ * Settings Flex Consumption does not allow, or ignores, because the plan's own configuration
+ * (functionAppConfig) holds them: learn.microsoft.com/azure/azure-functions/functions-app-settings.
+ */
+export const FLEX_UNSUPPORTED_SETTINGS = [
+  "FUNCTIONS_EXTENSION_VERSION",
+  "FUNCTIONS_WORKER_RUNTIME",
+  "FUNCTIONS_WORKER_RUNTIME_VERSION",
+  "FUNCTIONS_MAX_HTTP_CONCURRENCY",
+  "FUNCTIONS_WORKER_PROCESS_COUNT",
+  "FUNCTIONS_WORKER_DYNAMIC_CONCURRENCY_ENABLED",
+  "SCM_DO_BUILD_DURING_DEPLOYMENT",
+  "ENABLE_ORYX_BUILD",
+  "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+  "WEBSITE_CONTENTOVERVNET",
+  "WEBSITE_CONTENTSHARE",
+  "WEBSITE_DNS_SERVER",
+  "WEBSITE_MAX_DYNAMIC_APPLICATION_SCALE_OUT",
+  "WEBSITE_NODE_DEFAULT_VERSION",
+  "WEBSITE_RUN_FROM_PACKAGE",
+  "WEBSITE_SKIP_CONTENTSHARE_VALIDATION",
+  "WEBSITE_VNET_ROUTE_ALL",
+  "WEBSITES_ENABLE_APP_SERVICE_STORAGE",
+];
+
+/** Connection strings (keys) in place of the identity-based `__` settings. */
+const CONNECTION_STRING_SETTINGS = [
+  "AzureWebJobsStorage",
+  "ServiceBusConnection",
+  "TABLES_CONNECTION",
+];
+
+const KEY_TEXT = [/AccountKey=/i, /SharedAccessKey(Name)?=/i, /DefaultEndpointsProtocol/i];
+
+/** The Key Vault secret each secret setting references. */
+export const SECRET_SETTINGS: Record<string, string> = {
+  RELAY_SIGNING_KEY: "relay-signing-key",
+  RELAY_SIGNING_KEY_PREVIOUS: "relay-signing-key-previous",
+  DM_SERVICE_PASSWORD: "dm-service-password",
+  DM_CLIENT_SECRET: "dm-client-secret",
+};
+
+/** Problems of one deployment's settings, expected to be exactly `expectedNames`. */
+export function settingProblems(
+  snapshot: Snapshot,
+  expectedNames: string[],
+  settings = appSettings(snapshot),
 ): string[] {
   const problems: string[] = [];
-  for (const choices of deploymentChoices(template)) {
-    const label = JSON.stringify(choices);
-    const settings = appSettingsFor(template, choices);
-    for (const name of Object.keys(settings))
-      if (!schemaNames.includes(name) && !HOST_SETTINGS.includes(name))
-        problems.push(`${label}: ${name} is read neither by shared/config.ts nor by the host`);
-    const expected = [
-      ...DEPLOYED_SETTINGS.always,
-      ...(settings.DATA_SERVICE_AUTH === "dm-token" ? DEPLOYED_SETTINGS.dmToken : []),
-    ];
-    for (const name of expected)
-      if (!(name in settings)) problems.push(`${label}: ${name} is not set`);
-    for (const name of DEPLOYED_SETTINGS.never)
-      if (name in settings) problems.push(`${label}: ${name} must not be set in Azure`);
-    try {
-      const config = loadConfig(settings);
-      if (config.tables.kind !== "endpoint" || config.serviceBus.kind !== "namespace")
-        problems.push(`${label}: Table Storage and Service Bus must use the managed identity`);
-      if (config.allowLoopback) problems.push(`${label}: loopback flows must not be allowed`);
-      if (!config.managedIdentityClientId)
-        problems.push(`${label}: AZURE_CLIENT_ID must name the user-assigned identity`);
-    } catch (error) {
-      problems.push(`${label}: ${(error as Error).message}`);
-    }
+  for (const name of expectedNames) if (!(name in settings)) problems.push(`${name} is not set`);
+  for (const name of Object.keys(settings))
+    if (!expectedNames.includes(name)) problems.push(`${name} is not a setting of this deployment`);
+  for (const name of FLEX_UNSUPPORTED_SETTINGS)
+    if (name in settings) problems.push(`${name} is not allowed on Flex Consumption`);
+  for (const name of CONNECTION_STRING_SETTINGS)
+    if (name in settings) problems.push(`${name} is a connection string, not the identity`);
+  for (const [name, value] of Object.entries(settings)) {
+    if (KEY_TEXT.some((pattern) => pattern.test(value))) problems.push(`${name} holds a key`);
+    const secret = SECRET_SETTINGS[name];
+    const vault = predicted(snapshot, "Microsoft.KeyVault/vaults").name;
+    const reference = `@Microsoft.KeyVault(SecretUri=https://${vault}.vault.azure.net/secrets/${secret})`;
+    if (/(KEY|SECRET|PASSWORD)(_PREVIOUS)?$/.test(name) && value !== reference)
+      problems.push(`${name} is ${value}, not a reference to its Key Vault secret`);
   }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Role assignments
+
+/**
+ * Built-in role definition ids (Microsoft's "Azure built-in roles") and the type of the one
+ * resource each is granted on: least privilege, never the resource group or subscription.
+ */
+export const EXPECTED_ROLES: Record<string, { id: string; scope: string }> = {
+  "Azure Service Bus Data Owner": {
+    id: "090c5cfd-751d-490a-894a-3ce6f1109419",
+    scope: "Microsoft.ServiceBus/namespaces",
+  },
+  "Azure Service Bus Data Receiver": {
+    id: "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0",
+    scope: "Microsoft.ServiceBus/namespaces",
+  },
+  "Storage Table Data Contributor": {
+    id: "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
+    scope: "Microsoft.Storage/storageAccounts",
+  },
+  "Storage Blob Data Owner": {
+    id: "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+    scope: "Microsoft.Storage/storageAccounts",
+  },
+  "Storage Queue Data Contributor": {
+    id: "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
+    scope: "Microsoft.Storage/storageAccounts",
+  },
+  "Key Vault Secrets User": {
+    id: "4633458b-17de-408a-b874-0445c86b69e6",
+    scope: "Microsoft.KeyVault/vaults",
+  },
+  "Monitoring Metrics Publisher": {
+    id: "3913510d-42f4-4e42-8a64-420c390055eb",
+    scope: "Microsoft.Insights/components",
+  },
+};
+
+const ASSIGNMENT = "/providers/Microsoft.Authorization/roleAssignments/";
+
+export function roleProblems(snapshot: Snapshot): string[] {
+  const problems: string[] = [];
+  const assigned = new Map<string, number>();
+  for (const assignment of snapshot.predictedResources.filter(
+    (resource) => resource.type === "Microsoft.Authorization/roleAssignments",
+  )) {
+    const definition = String(assignment.properties.roleDefinitionId);
+    const roleId = definition.replace(
+      `/subscriptions/${SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/`,
+      "",
+    );
+    const role = Object.keys(EXPECTED_ROLES).find((name) => EXPECTED_ROLES[name].id === roleId);
+    if (!role) {
+      problems.push(`role definition ${definition} is not one the relay needs`);
+      continue;
+    }
+    assigned.set(role, (assigned.get(role) ?? 0) + 1);
+    const scope = assignment.id.slice(0, assignment.id.indexOf(ASSIGNMENT));
+    const scopeType = /\/providers\/([^/]+\/[^/]+)\/[^/]+$/.exec(scope)?.[1] ?? scope;
+    if (scopeType !== EXPECTED_ROLES[role].scope)
+      problems.push(`${role} on ${scopeType}, should be on ${EXPECTED_ROLES[role].scope}`);
+    const scopeResource = snapshot.predictedResources.find((resource) => resource.id === scope);
+    if (!scopeResource) problems.push(`${role} on ${scope}, which the deployment does not make`);
+    if (evaluate(assignment.properties.principalId) !== IDENTITY.principalId)
+      problems.push(`${role} must be granted to the user-assigned identity`);
+    if (assignment.properties.principalType !== "ServicePrincipal")
+      problems.push(`${role}: principalType is ${assignment.properties.principalType}`);
+  }
+  for (const role of Object.keys(EXPECTED_ROLES))
+    if (assigned.get(role) !== 1)
+      problems.push(`${role} is assigned ${assigned.get(role) ?? 0} times`);
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deployment order
+
+/**
+ * The first deployment must not start the app before what it needs exists: the settings wait
+ * for every Key Vault secret and for the right to read them (App Service caches a reference
+ * that did not resolve); the app waits for its storage and Service Bus roles (a 403 uploading
+ * the package, a scaler that cannot read queue lengths).
+ */
+export function orderingProblems(template: ArmTemplate): string[] {
+  const relay = moduleTemplate(template, "relay");
+  if (Array.isArray(relay.resources))
+    return ["the relay module must compile with symbolic names (languageVersion 2.0)"];
+  const entries = resourceEntries(relay);
+  const symbolsWhere = (test: (resource: (typeof entries)[number][1]) => boolean) =>
+    entries.filter(([, resource]) => test(resource)).map(([symbol]) => symbol);
+  const roleOn = (scopeType: string) =>
+    symbolsWhere(
+      (resource) =>
+        resource.type === "Microsoft.Authorization/roleAssignments" &&
+        String(resource.scope).includes(`'${scopeType}'`),
+    );
+  const problems: string[] = [];
+  const mustWait = (type: string, waitsFor: string[]) => {
+    const [symbol, resource] = entries.find(([, candidate]) => candidate.type === type) ?? [];
+    if (!symbol || !resource) {
+      problems.push(`no ${type}`);
+      return;
+    }
+    for (const dependency of waitsFor)
+      if (!resource.dependsOn?.includes(dependency))
+        problems.push(`${symbol} does not wait for ${dependency}`);
+  };
+  mustWait("Microsoft.Web/sites/config", [
+    ...symbolsWhere((resource) => resource.type === "Microsoft.KeyVault/vaults/secrets"),
+    ...roleOn("Microsoft.KeyVault/vaults"),
+  ]);
+  mustWait("Microsoft.Web/sites", [
+    ...roleOn("Microsoft.Storage/storageAccounts"),
+    ...roleOn("Microsoft.ServiceBus/namespaces"),
+  ]);
   return problems;
 }
 
@@ -222,219 +365,85 @@ export function readEmulatorQueues(): EmulatorQueue[] {
 const camelCase = (name: string) => name[0].toLowerCase() + name.slice(1);
 
 export function queueProblems(
-  relay: string,
+  snapshot: Snapshot,
   emulatorQueues = readEmulatorQueues(),
   codeQueues = [WORKFLOW_EVENTS_QUEUE, APPROVAL_DECISIONS_QUEUE],
 ): string[] {
   const problems: string[] = [];
-  const deployed = variableStrings(relay, "relayQueues");
+  const deployed = snapshot.predictedResources.filter(
+    (resource) => resource.type === "Microsoft.ServiceBus/namespaces/queues",
+  );
+  const names = deployed.map((queue) => queue.name.split("/").pop() ?? "");
   const sameNames = (a: string[], b: string[]) => [...a].sort().join() === [...b].sort().join();
-  if (!sameNames(deployed, codeQueues))
-    problems.push(`queues ${deployed} differ from shared/ports.ts: ${codeQueues}`);
+  if (!sameNames(names, codeQueues))
+    problems.push(`queues ${names} differ from shared/ports.ts: ${codeQueues}`);
   if (
     !sameNames(
-      deployed,
+      names,
       emulatorQueues.map((queue) => queue.Name),
     )
   )
-    problems.push(`queues ${deployed} differ from the emulator's`);
-
-  const queueResource = resources(relay).find(
-    (r) => r.type === "Microsoft.ServiceBus/namespaces/queues",
-  );
-  if (!queueResource) return [...problems, "no Service Bus queue resource"];
-  if (!/^\[\s*for\s+\w+\s+in\s+relayQueues\s*:/.test(queueResource.body))
-    problems.push("the queue resource must be made for each of relayQueues");
-  if (!/^\s*properties:\s*queueProperties\s*$/m.test(queueResource.body))
-    problems.push("the queue resource must use queueProperties");
-
-  const properties = variableObject(relay, "queueProperties");
-  for (const queue of emulatorQueues) {
-    const expected = Object.entries(queue.Properties).filter(([, value]) => value !== "");
-    for (const [name, value] of expected) {
-      const deployedValue = literal(properties.get(camelCase(name)) ?? "");
-      if (deployedValue !== value)
-        problems.push(`${queue.Name}: ${camelCase(name)} is ${deployedValue}, emulator ${value}`);
-    }
-    for (const name of properties.keys())
-      if (!expected.some(([emulatorName]) => camelCase(emulatorName) === name))
-        problems.push(`${queue.Name}: ${name} is not set in the emulator config`);
+    problems.push(`queues ${names} differ from the emulator's`);
+  for (const queue of deployed) {
+    const name = queue.name.split("/").pop();
+    const emulator = emulatorQueues.find((candidate) => candidate.Name === name);
+    if (!emulator) continue;
+    // The emulator's empty strings are its way of saying "not set".
+    const expected = Object.entries(emulator.Properties).filter(([, value]) => value !== "");
+    for (const [property, value] of expected)
+      if (queue.properties?.[camelCase(property)] !== value)
+        problems.push(
+          `${name}: ${camelCase(property)} is ${queue.properties?.[camelCase(property)]}, emulator ${value}`,
+        );
+    for (const property of Object.keys(queue.properties ?? {}))
+      if (!expected.some(([emulatorName]) => camelCase(emulatorName) === property))
+        problems.push(`${name}: ${property} is not set in the emulator config`);
   }
   return problems;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Role assignments
-
-/**
- * Built-in role definition ids, checked against Microsoft's "Azure built-in roles" page, and the
- * resource each is granted on (least privilege: never the resource group or subscription).
- */
-export const EXPECTED_ROLES: Record<string, { id: string; scope: string }> = {
-  serviceBusDataSender: { id: "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39", scope: "serviceBus" },
-  serviceBusDataReceiver: { id: "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0", scope: "serviceBus" },
-  storageTableDataContributor: { id: "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3", scope: "storage" },
-  storageBlobDataOwner: { id: "b7e6dc6d-f1e8-4753-8033-0f276bb0955b", scope: "storage" },
-  storageQueueDataContributor: { id: "974c5e8b-45b9-4653-ba55-5f855dd0fb88", scope: "storage" },
-  keyVaultSecretsUser: { id: "4633458b-17de-408a-b874-0445c86b69e6", scope: "keyVault" },
-  monitoringMetricsPublisher: { id: "3913510d-42f4-4e42-8a64-420c390055eb", scope: "appInsights" },
-};
-
-export function roleProblems(relay: string): string[] {
-  const problems: string[] = [];
-  const roleIds = variableObject(relay, "roles");
-  for (const [name, expected] of Object.entries(EXPECTED_ROLES)) {
-    const id = literal(roleIds.get(name) ?? "");
-    if (id !== expected.id) problems.push(`role ${name} is ${id}, should be ${expected.id}`);
-  }
-  for (const name of roleIds.keys())
-    if (!(name in EXPECTED_ROLES)) problems.push(`role ${name} is not one the relay needs`);
-
-  const assigned = new Map<string, number>();
-  for (const assignment of resources(relay).filter(
-    (r) => r.type === "Microsoft.Authorization/roleAssignments",
-  )) {
-    const definition = propertyAt(assignment.body, "properties.roleDefinitionId") ?? "";
-    const role = /roles\.(\w+)\)$/.exec(definition)?.[1];
-    const expected = role ? EXPECTED_ROLES[role] : undefined;
-    if (!role || !expected) {
-      problems.push(`${assignment.symbol}: role definition ${definition} is not from roles`);
-      continue;
-    }
-    assigned.set(role, (assigned.get(role) ?? 0) + 1);
-    const scope = propertyAt(assignment.body, "scope");
-    if (scope !== expected.scope)
-      problems.push(`${assignment.symbol}: ${role} on ${scope}, should be on ${expected.scope}`);
-    if (propertyAt(assignment.body, "properties.principalId") !== "identity.properties.principalId")
-      problems.push(`${assignment.symbol}: must be granted to the user-assigned identity`);
-  }
-  for (const role of Object.keys(EXPECTED_ROLES))
-    if (assigned.get(role) !== 1)
-      problems.push(`${role} is assigned ${assigned.get(role) ?? 0} times`);
-  return problems;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Secrets, keys and local authentication
+// Secrets in the template and main.parameters.json
 
 const FORBIDDEN_TEXT: [RegExp, string][] = [
   [/AccountKey=/i, "a storage account key"],
   [/SharedAccessKey(Name)?=/i, "a Service Bus shared access key"],
   [/DefaultEndpointsProtocol/i, "a storage connection string"],
-  [/InstrumentationKey=/i, "an Application Insights instrumentation key"],
   [/\blist(Keys|ConnectionStrings|AccountSas|ServiceSas)\(/, "a key read at deployment"],
   [/UseDevelopmentStorage|UseDevelopmentEmulator/i, "a local emulator connection"],
 ];
 
-/** Setting names that hold secrets: their values must be Key Vault references. */
-const SECRET_SETTING = /(KEY|SECRET|PASSWORD)(_PREVIOUS)?$/;
+/** A secure parameter's default: empty, or fresh random GUIDs (never a fixed value). */
+const SAFE_SECURE_DEFAULT = /^(|\[format\('(\{\d\})+'(, newGuid\(\))+\)\])$/;
 
-export function secretProblems(template: Template): string[] {
+export function secretProblems(template: ArmTemplate, parametersFile: string): string[] {
   const problems: string[] = [];
-  const files = { "main.bicep": template.main, "relay.bicep": template.relay };
-  for (const [file, text] of Object.entries({
-    ...files,
-    "main.parameters.json": template.parametersFile,
-  }))
-    for (const [pattern, what] of FORBIDDEN_TEXT)
-      if (pattern.test(text)) problems.push(`${file} holds ${what} (${pattern})`);
-
-  const secureParams: BicepParam[] = [...params(template.main), ...params(template.relay)].filter(
-    (p) => p.secure,
-  );
-  for (const param of secureParams) {
-    const fallback = param.defaultValue;
-    if (fallback && fallback !== "''" && !/^'(\$\{newGuid\(\)\})+'$/.test(fallback))
-      problems.push(`secure parameter ${param.name} has a hard-coded default ${fallback}`);
-  }
-  const parameterValues = JSON.parse(template.parametersFile) as {
-    parameters: Record<string, { value: unknown }>;
-  };
-  for (const param of params(template.main).filter((p) => p.secure)) {
-    const value = parameterValues.parameters[param.name]?.value;
+  const text = JSON.stringify(template);
+  for (const [pattern, what] of FORBIDDEN_TEXT)
+    if (pattern.test(text)) problems.push(`the template holds ${what} (${pattern})`);
+  const secure = Object.entries(template.parameters).filter(([, p]) => p.type === "securestring");
+  for (const [name, parameter] of secure)
+    if (!SAFE_SECURE_DEFAULT.test(String(parameter.defaultValue ?? "")))
+      problems.push(`secure parameter ${name} has a fixed default ${parameter.defaultValue}`);
+  const values = JSON.parse(parametersFile) as { parameters: Record<string, { value: unknown }> };
+  for (const [name] of secure) {
+    const value = values.parameters[name]?.value;
     if (value !== undefined && !/^\$\{[A-Z][A-Z0-9_]*\}$/.test(String(value)))
-      problems.push(`main.parameters.json gives ${param.name} a value other than \${ENV_VAR}`);
+      problems.push(`main.parameters.json gives ${name} a value other than \${ENV_VAR}`);
   }
-
-  for (const secret of resources(template.relay).filter(
-    (r) => r.type === "Microsoft.KeyVault/vaults/secrets",
-  )) {
-    const value = propertyAt(secret.body, "properties.value") ?? "";
-    if (!secureParams.some((p) => p.name === value))
-      problems.push(`Key Vault secret ${secret.symbol} is not set from a secure parameter`);
+  // Every secret the vault gets comes from a secure parameter of the module.
+  const relay = moduleTemplate(template, "relay");
+  for (const [symbol, resource] of resourceEntries(relay)) {
+    if (resource.type !== "Microsoft.KeyVault/vaults/secrets") continue;
+    const source = /^\[parameters\('(\w+)'\)\]$/.exec(String(resource.properties?.value))?.[1];
+    if (!source || relay.parameters[source]?.type !== "securestring")
+      problems.push(`Key Vault secret ${symbol} is not set from a secure parameter`);
   }
-
-  // Every setting of every var, whichever deployment choices include it.
-  for (const name of appSettingsVars(template.relay))
-    for (const [setting, source] of variableObject(template.relay, name))
-      if (SECRET_SETTING.test(setting) && !/^'@Microsoft\.KeyVault\(SecretUri=/.test(source))
-        problems.push(`${setting} must be a Key Vault reference`);
   return problems;
-}
-
-/** Properties that keep every resource identity-only and private; value as Bicep source. */
-export const REQUIRED_PROPERTIES: Record<string, Record<string, string>> = {
-  "Microsoft.ServiceBus/namespaces": { "properties.disableLocalAuth": "true" },
-  "Microsoft.Storage/storageAccounts": {
-    "properties.allowSharedKeyAccess": "false",
-    "properties.allowBlobPublicAccess": "false",
-    "properties.minimumTlsVersion": "'TLS1_2'",
-  },
-  "Microsoft.Insights/components": { "properties.DisableLocalAuth": "true" },
-  "Microsoft.KeyVault/vaults": {
-    "properties.enableRbacAuthorization": "true",
-    "properties.enableSoftDelete": "true",
-    "properties.enablePurgeProtection": "true",
-  },
-  "Microsoft.Web/serverfarms": { "sku.name": "'FC1'", "sku.tier": "'FlexConsumption'" },
-  "Microsoft.Web/sites": {
-    "identity.type": "'UserAssigned'",
-    "properties.httpsOnly": "true",
-    "properties.keyVaultReferenceIdentity": "identity.id",
-    "properties.functionAppConfig.runtime.name": "'node'",
-    "properties.functionAppConfig.runtime.version": "'20'",
-    "properties.functionAppConfig.deployment.storage.authentication.type": "'UserAssignedIdentity'",
-    "properties.functionAppConfig.scaleAndConcurrency.instanceMemoryMB": "instanceMemoryMB",
-    "properties.functionAppConfig.scaleAndConcurrency.maximumInstanceCount": "maximumInstanceCount",
-    "properties.virtualNetworkSubnetId":
-      "empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId",
-  },
-};
-
-export function resourcePropertyProblems(relay: string): string[] {
-  const problems: string[] = [];
-  const all = resources(relay);
-  for (const [type, required] of Object.entries(REQUIRED_PROPERTIES)) {
-    const ofType = all.filter((r) => r.type === type);
-    if (ofType.length === 0) problems.push(`no ${type}`);
-    for (const resource of ofType)
-      for (const [keyPath, value] of Object.entries(required)) {
-        const actual = propertyAt(resource.body, keyPath);
-        if (actual !== value)
-          problems.push(`${resource.symbol}.${keyPath} is ${actual}, not ${value}`);
-      }
-  }
-  const site = all.find((r) => r.type === "Microsoft.Web/sites");
-  if (site && !/'azd-service-name':\s*'relay'/.test(propertyAt(site.body, "tags") ?? ""))
-    problems.push("the function app must be tagged azd-service-name: 'relay'");
-  return problems;
-}
-
-/** For the mutation tests: the template with one piece of text replaced (which must exist). */
-export function mutate(
-  template: Template,
-  file: keyof Template,
-  from: string | RegExp,
-  to: string,
-): Template {
-  const text = template[file];
-  if (!(typeof from === "string" ? text.includes(from) : from.test(text)))
-    throw new Error(`the mutation's text ${from} is not in ${file}`);
-  return { ...template, [file]: text.replace(from, to) };
 }
 
 // ---------------------------------------------------------------------------------------------
-// main.parameters.json (azd) against main.bicep
+// main.parameters.json (azd) against the template's parameters
 
 /** The azd variables main.parameters.json maps to each parameter, with their `=default`s. */
 export function parameterVariables(
@@ -449,24 +458,28 @@ export function parameterVariables(
   return mapped;
 }
 
-export function parametersFileProblems(template: Template): string[] {
+/** A parameter's default when it is a plain value (not an expression such as newGuid()). */
+export function literalDefault(template: ArmTemplate, name: string): unknown {
+  const fallback = template.parameters[name]?.defaultValue;
+  return typeof fallback === "string" && fallback.startsWith("[") ? undefined : fallback;
+}
+
+export function parametersFileProblems(template: ArmTemplate, parametersFile: string): string[] {
   const problems: string[] = [];
-  const declared = params(template.main);
-  const parsed = JSON.parse(template.parametersFile) as { parameters: Record<string, unknown> };
-  const mapped = parameterVariables(template.parametersFile);
+  const parsed = JSON.parse(parametersFile) as { parameters: Record<string, unknown> };
+  const mapped = parameterVariables(parametersFile);
   for (const name of Object.keys(parsed.parameters)) {
-    const param = declared.find((p) => p.name === name);
-    if (!param)
+    const parameter = template.parameters[name];
+    if (!parameter)
       problems.push(`main.parameters.json sets ${name}, which main.bicep does not declare`);
     if (!mapped.has(name)) problems.push(`main.parameters.json sets ${name} to a literal`);
     const fallback = mapped.get(name)?.fallback;
-    if (param && fallback !== undefined && String(literal(param.defaultValue ?? "")) !== fallback)
-      problems.push(
-        `${name}: azd default ${fallback} differs from main.bicep's ${param.defaultValue}`,
-      );
+    const declared = literalDefault(template, name);
+    if (parameter && fallback !== undefined && String(declared) !== fallback)
+      problems.push(`${name}: azd default ${fallback} differs from main.bicep's ${declared}`);
   }
-  for (const param of declared)
-    if (param.defaultValue === undefined && !(param.name in parsed.parameters))
-      problems.push(`required parameter ${param.name} is not in main.parameters.json`);
+  for (const [name, parameter] of Object.entries(template.parameters))
+    if (parameter.defaultValue === undefined && !(name in parsed.parameters))
+      problems.push(`required parameter ${name} is not in main.parameters.json`);
   return problems;
 }
