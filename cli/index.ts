@@ -79,9 +79,10 @@ function describeStatus(status: Row): string {
         decision: decision?.outcome,
         approver:
           approver &&
-          [approver.displayName, approver.email && `<${String(approver.email)}>`]
+          ([approver.displayName, approver.email && `<${String(approver.email)}>`]
             .filter(Boolean)
-            .join(" "),
+            .join(" ") ||
+            undefined),
         comments: decision?.comments,
         respondedAt: decision?.respondedAt,
         flowRunId: status.flowRun ? undefined : status.flowRunId,
@@ -322,7 +323,7 @@ export function buildProgram(writeErr: (text: string) => void): Command {
 
   program
     .command("redrive <storeId> <requestId>")
-    .description("queue a failed request again from the step that failed")
+    .description("queue a failed or stuck request again from the step it failed at or waits for")
     .action(async (storeId: string, requestId: string, _options: unknown, command: Command) => {
       const { relay, json } = api(command);
       await requireStore(relay, storeId);
@@ -371,8 +372,15 @@ function failureOf(error: unknown, usage: string): { line: string; report: Failu
   if (error instanceof CliFailure)
     return { line: `dm-flow-relay: ${error.message}`, report: error.report };
   if (error instanceof CommanderError) {
-    const detail = error.message.replace(/^error: /, "");
-    return { line: usage.trimEnd(), report: { status: null, title: "Invalid usage", detail } };
+    // Without a command, commander shows the help (as `usage`) and says only "(outputHelp)".
+    const detail =
+      error.code === "commander.help"
+        ? "no command given: dm-flow-relay --help lists them"
+        : error.message.replace(/^error: /, "");
+    return {
+      line: usage.trimEnd() || detail,
+      report: { status: null, title: "Invalid usage", detail },
+    };
   }
   const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return { line: `dm-flow-relay: ${detail}`, report: { status: null, title: "Failed", detail } };
