@@ -433,6 +433,15 @@ describe("failures", () => {
       },
     ],
     [
+      "no command",
+      [],
+      {
+        status: null,
+        title: "Invalid usage",
+        detail: "no command given: dm-flow-relay --help lists them",
+      },
+    ],
+    [
       "an unknown command",
       ["unlink-everything"],
       { status: null, title: "Invalid usage", detail: "unknown command 'unlink-everything'" },
