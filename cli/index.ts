@@ -4,13 +4,13 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { Command, Option } from "commander";
+import { Command, CommanderError, Option } from "commander";
+import { version } from "../package.json";
+import { DEFAULT_PORT, resolveConnection, type ConnectionOptions } from "./connection";
 import { fields, table, type Row } from "./output";
-import { CliFailure, RelayApi } from "./relay-api";
+import { CliFailure, RelayApi, type FailureReport } from "./relay-api";
 
-interface GlobalOptions {
-  url: string;
-  key?: string;
+interface GlobalOptions extends ConnectionOptions {
   json?: boolean;
 }
 
@@ -19,8 +19,15 @@ const segment = encodeURIComponent;
 
 function api(command: Command): { relay: RelayApi; json: boolean } {
   const options = command.optsWithGlobals<GlobalOptions>();
-  if (!options.key) throw new CliFailure("no admin key: pass --key or set RELAY_ADMIN_KEY");
-  return { relay: new RelayApi({ url: options.url, key: options.key }), json: !!options.json };
+  return { relay: new RelayApi(resolveConnection(options)), json: !!options.json };
+}
+
+/**
+ * Fails with the API's 404 for a store that is not registered, so that reading an unknown
+ * store's requests does not look like a store with none.
+ */
+async function requireStore(relay: RelayApi, storeId: string): Promise<void> {
+  await relay.send("GET", `stores/${segment(storeId)}/power-automate`);
 }
 
 /** Prints JSON for scripts, or the human form. */
@@ -31,25 +38,77 @@ function print(json: boolean, body: unknown, human: () => string): void {
 /** A link's answer: the trigger URL is the one thing the administrator needs. */
 function describeLink(link: Row): string {
   const flow = (link.flow ?? {}) as Row;
-  const lines = fields({ ...link, flow: flow.redactedUrl, cloudFlow: undefined }, [
-    "storeId",
-    "workflowId",
-    "workflowName",
-    "approvers",
-    "flowAuth",
-    "flow",
-  ]);
   const cloudFlow = link.cloudFlow as Row | undefined;
+  const configured = (link.directoryManager as Row | undefined)?.configured === true;
   return [
-    lines,
+    fields({ ...link, flow: flow.redactedUrl }, [
+      "storeId",
+      "workflowId",
+      "workflowName",
+      "approvers",
+      "flowAuth",
+      "flow",
+    ]),
     ...(cloudFlow ? [fields(cloudFlow, ["flowId", "environmentId", "name", "state"])] : []),
+    ...(link.directoryManager ? [fields(link, ["directoryManager"])] : []),
     ...(link.triggerUrl
       ? [
           "",
-          "Paste this into the workflow's Request URL in Directory Manager:",
+          configured
+            ? "Directory Manager's workflow now posts to the relay's trigger URL:"
+            : "Paste this into the workflow's Request URL in Directory Manager:",
           String(link.triggerUrl),
         ]
       : []),
+  ].join("\n");
+}
+
+/** The request's status for people: who decided, where the flow run is, what comes next. */
+function describeStatus(status: Row): string {
+  const decision = status.decision as Row | undefined;
+  const approver = decision?.approver as Row | undefined;
+  const history = (status.history as Row[] | undefined) ?? [];
+  // Entries may carry more than at/state/detail (who acted, for instance): show whatever they hold.
+  const historyColumns = [
+    ...new Set(["at", "state", "detail", ...history.flatMap((entry) => Object.keys(entry))]),
+  ];
+  return [
+    fields(
+      {
+        ...status,
+        decision: decision?.outcome,
+        approver:
+          approver &&
+          ([approver.displayName, approver.email && `<${String(approver.email)}>`]
+            .filter(Boolean)
+            .join(" ") ||
+            undefined),
+        comments: decision?.comments,
+        respondedAt: decision?.respondedAt,
+        flowRunId: status.flowRun ? undefined : status.flowRunId,
+      },
+      [
+        "storeId",
+        "workflowId",
+        "requestId",
+        "state",
+        "decision",
+        "approver",
+        "comments",
+        "respondedAt",
+        "dmOutcome",
+        "flowRunId",
+        "flowRun",
+        "attempts",
+        "redrives",
+        "nextAttemptAt",
+        "lastError",
+        "createdAt",
+        "updatedAt",
+      ],
+    ),
+    "",
+    table(history, historyColumns),
   ].join("\n");
 }
 
@@ -65,16 +124,44 @@ function flowAnswerOptions(command: Command): Command {
     .option("--connection-reference <logicalName>", "Approvals connection reference to use");
 }
 
-export function buildProgram(): Command {
+/** The program; commander's own messages (usage errors) go to `writeErr`. */
+export function buildProgram(writeErr: (text: string) => void): Command {
   const program = new Command("dm-flow-relay")
     .description("Administer dm-flow-relay: stores, workflow links, flows and requests")
+    .version(version, "-V, --version", "print the CLI's version")
     .addOption(
-      new Option("--url <url>", "the relay's base URL")
-        .env("RELAY_URL")
-        .default("http://localhost:7071"),
+      new Option(
+        "--url <url>",
+        `the relay's base URL (default: http://localhost:<RELAY_PORT or ${DEFAULT_PORT}>)`,
+      ).env("RELAY_URL"),
     )
-    .addOption(new Option("--key <key>", "the relay's admin key").env("RELAY_ADMIN_KEY"))
-    .option("--json", "print the API's JSON answer, for scripts");
+    .addOption(
+      new Option(
+        "--key <key>",
+        "the relay's admin key (default for the local host: RELAY_LOCAL_KEY of local.settings.json)",
+      ).env("RELAY_ADMIN_KEY"),
+    )
+    .addOption(
+      new Option(
+        "--scope <scope>",
+        "sign in with Entra ID for the relay's API scope, e.g. api://dm-flow-relay/.default",
+      ).env("RELAY_API_SCOPE"),
+    )
+    .addOption(
+      new Option("--tenant <tenantId>", "the Entra tenant to sign in to").env(
+        "RELAY_ADMIN_TENANT_ID",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--auth <mode>",
+        "key (x-functions-key) or entra (bearer token); default: key when a key is given or found, entra when a scope is",
+      ).choices(["key", "entra"]),
+    )
+    .option("--json", "print the API's JSON answer, and failures as JSON, for scripts")
+    // Set before the commands are added, so that they inherit it.
+    .exitOverride()
+    .configureOutput({ writeErr });
 
   program
     .command("register-store <storeId>")
@@ -111,6 +198,7 @@ export function buildProgram(): Command {
     .addOption(flowAuthOption())
     .option("--request-id-pointer <pointer>", "JSON pointer to DM's request id")
     .option("--rotate-trigger-key", "issue a new trigger URL")
+    .addOption(configureDmOption())
     .action(
       async (
         storeId: string,
@@ -129,6 +217,7 @@ export function buildProgram(): Command {
               requestIdPointer: options.requestIdPointer,
             }),
             ...(options.rotateTriggerKey === true && { rotateTriggerKey: true }),
+            ...configureDm(options),
           },
         );
         print(json, body, () => describeLink(body));
@@ -138,7 +227,8 @@ export function buildProgram(): Command {
   flowAnswerOptions(
     program
       .command("create-flow <storeId> <workflowId>")
-      .description("create the workflow's flow in the store's environment, turn it on and link it"),
+      .description("create the workflow's flow in the store's environment, turn it on and link it")
+      .addOption(configureDmOption()),
   ).action(
     async (
       storeId: string,
@@ -150,7 +240,7 @@ export function buildProgram(): Command {
       const body = await relay.json(
         "POST",
         `stores/${segment(storeId)}/workflows/${segment(workflowId)}/flow/create`,
-        flowAnswers(options),
+        { ...flowAnswers(options), ...configureDm(options) },
       );
       print(json, body, () => describeLink(body));
     },
@@ -199,29 +289,15 @@ export function buildProgram(): Command {
 
   program
     .command("status <storeId> <requestId>")
-    .description("where a request stands, with its history")
+    .description("where a request stands: decision, approver, flow run, retries, history")
     .action(async (storeId: string, requestId: string, _options: unknown, command: Command) => {
       const { relay, json } = api(command);
+      await requireStore(relay, storeId);
       const body = await relay.json(
         "GET",
         `stores/${segment(storeId)}/requests/${segment(requestId)}`,
       );
-      print(json, body, () =>
-        [
-          fields({ ...body, decision: (body.decision as Row | undefined)?.outcome }, [
-            "storeId",
-            "workflowId",
-            "requestId",
-            "state",
-            "decision",
-            "flowRunId",
-            "attempts",
-            "lastError",
-          ]),
-          "",
-          table((body.history as Row[] | undefined) ?? [], ["at", "state", "detail"]),
-        ].join("\n"),
-      );
+      print(json, body, () => describeStatus(body));
     });
 
   program
@@ -229,10 +305,11 @@ export function buildProgram(): Command {
     .description("list a store's requests, optionally in one state")
     .option(
       "--state <state>",
-      "queued, flow-triggered, decided, applied, superseded, flow-failed or apply-failed",
+      "queued, flow-triggered, decided, applied, superseded, expired, flow-failed or apply-failed",
     )
     .action(async (storeId: string, options: { state?: string }, command: Command) => {
       const { relay, json } = api(command);
+      await requireStore(relay, storeId);
       const query = options.state ? `?state=${segment(options.state)}` : "";
       const body = await relay.json("GET", `stores/${segment(storeId)}/requests${query}`);
       const rows = ((body.requests as Row[] | undefined) ?? []).map((request) => ({
@@ -246,9 +323,10 @@ export function buildProgram(): Command {
 
   program
     .command("redrive <storeId> <requestId>")
-    .description("queue a failed request again from the step that failed")
+    .description("queue a failed or stuck request again from the step it failed at or waits for")
     .action(async (storeId: string, requestId: string, _options: unknown, command: Command) => {
       const { relay, json } = api(command);
+      await requireStore(relay, storeId);
       const body = await relay.json(
         "POST",
         `stores/${segment(storeId)}/requests/${segment(requestId)}/redrive`,
@@ -280,18 +358,52 @@ function flowAnswers(options: Record<string, unknown>): {
   };
 }
 
-/** Runs the CLI; a failure is one line on stderr and exit code 1. */
+const configureDmOption = () =>
+  new Option(
+    "--configure-dm",
+    "also write the trigger URL into the workflow's route in Directory Manager",
+  );
+
+const configureDm = (options: Record<string, unknown>) =>
+  options.configureDm === true ? { configureDirectoryManager: true } : {};
+
+/** What a failure reports, whatever threw it. */
+function failureOf(error: unknown, usage: string): { line: string; report: FailureReport } {
+  if (error instanceof CliFailure)
+    return { line: `dm-flow-relay: ${error.message}`, report: error.report };
+  if (error instanceof CommanderError) {
+    // Without a command, commander shows the help (as `usage`) and says only "(outputHelp)".
+    const detail =
+      error.code === "commander.help"
+        ? "no command given: dm-flow-relay --help lists them"
+        : error.message.replace(/^error: /, "");
+    return {
+      line: usage.trimEnd() || detail,
+      report: { status: null, title: "Invalid usage", detail },
+    };
+  }
+  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return { line: `dm-flow-relay: ${detail}`, report: { status: null, title: "Failed", detail } };
+}
+
+/**
+ * Runs the CLI. A failure exits with code 1 and prints one line on stderr, or under --json
+ * `{"error": {status, title, detail, errors?}}` on stdout.
+ */
 export async function main(argv: string[]): Promise<void> {
+  let usage = "";
+  const program = buildProgram((text) => {
+    usage += text;
+  });
   try {
-    await buildProgram().parseAsync(argv);
+    await program.parseAsync(argv);
   } catch (error) {
-    const message =
-      error instanceof CliFailure || error instanceof SyntaxError
-        ? error.message
-        : error instanceof Error
-          ? `${error.name}: ${error.message}`
-          : String(error);
-    process.stderr.write(`dm-flow-relay: ${message}\n`);
+    // --help and --version end the same way, successfully.
+    if (error instanceof CommanderError && error.exitCode === 0) return;
+    const { line, report } = failureOf(error, usage);
+    if (program.opts<GlobalOptions>().json)
+      process.stdout.write(`${JSON.stringify({ error: report }, null, 2)}\n`);
+    else process.stderr.write(`${line}\n`);
     process.exitCode = 1;
   }
 }

@@ -127,7 +127,7 @@ describe("dm-flow-relay", () => {
         "m",
       ),
     );
-    expect(output).toMatch(/^approvers: +\["alice@contoso.com","bob@contoso.com"\]$/m);
+    expect(output).toMatch(/^approvers: +alice@contoso\.com, bob@contoso\.com$/m);
     expect(output).not.toContain("cli-flow-sig");
   });
 
@@ -238,7 +238,13 @@ describe("dm-flow-relay", () => {
       "no admin key",
       ["requests", "contoso"],
       { RELAY_ADMIN_KEY: undefined },
-      /^dm-flow-relay: no admin key: pass --key or set RELAY_ADMIN_KEY\n$/,
+      /^dm-flow-relay: no admin key: pass --key or set RELAY_ADMIN_KEY \(or sign in with Entra ID: --scope or RELAY_API_SCOPE\)\n$/,
+    ],
+    [
+      "an unknown store's requests",
+      ["requests", "nobody"],
+      {},
+      /^dm-flow-relay: HTTP 404 Not found: store nobody is not registered\n$/,
     ],
     [
       "a relay that is not there",
