@@ -19,5 +19,6 @@ import "./decision";
 import "./request-status";
 import "./list-requests";
 import "./redrive";
+import "./me";
 import "./dispatch";
 import "./apply";
