@@ -1,12 +1,14 @@
 import { app } from "@azure/functions";
-import { httpHandler } from "../shared/runtime";
+import { adminRoute } from "../shared/runtime";
 
-app.http("getStore", {
-  route: "stores/{storeId}/power-automate",
-  methods: ["GET"],
-  authLevel: "admin",
-  handler: httpHandler(async (request, { deps, useCases, routeIds, json }) => {
-    const { storeId } = routeIds(request.params, ["storeId"]);
-    return json(200, await useCases.getStore(deps, storeId));
+app.http(
+  "getStore",
+  adminRoute({
+    route: "stores/{storeId}/power-automate",
+    methods: ["GET"],
+    handler: async (request, { deps, useCases, routeIds, json }) => {
+      const { storeId } = routeIds(request.params, ["storeId"]);
+      return json(200, await useCases.getStore(deps, storeId));
+    },
   }),
-});
+);

@@ -20,6 +20,7 @@ import "./decision";
 import "./request-status";
 import "./list-requests";
 import "./redrive";
+import "./me";
 import "./dispatch";
 import "./apply";
 import "./reconcile";

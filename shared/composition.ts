@@ -6,6 +6,7 @@
 import type { TokenCredential } from "@azure/identity";
 import { createDataServiceClient, type DataServiceAuth } from "./adapters/data-service-client";
 import { DmTokenProvider } from "./adapters/dm-token-provider";
+import { createEntraAdminAuthenticator } from "./adapters/entra-admin-auth";
 import { createFlowClient } from "./adapters/flow-client";
 import {
   createPowerPlatformClient,
@@ -16,6 +17,8 @@ import { createTableRepositories } from "./adapters/tables";
 import { CredentialTokenSource, createAzureCredential } from "./adapters/token-source";
 import type { RelayDeps } from "./app/deps";
 import type { RelayConfig } from "./config";
+import { functionKeyAuthenticator } from "./http/admin-access";
+import type { AdminAuthenticator } from "./ports";
 import { SecretBox } from "./security/secret-box";
 import { CallbackTokens } from "./security/tokens";
 
@@ -28,6 +31,28 @@ export function getRelay(config: RelayConfig): Promise<RelayDeps> {
     throw error;
   });
   return relay;
+}
+
+let adminAuthenticator: AdminAuthenticator | undefined;
+
+/**
+ * Who calls the admin routes, per RELAY_ADMIN_AUTH; built once per process, so the tenant's keys
+ * are read once and cached. Apart from the relay's dependencies: a caller is checked before they
+ * are built, and a refused one never waits for Table Storage or Service Bus.
+ */
+export function getAdminAuthenticator(config: RelayConfig): AdminAuthenticator {
+  const auth = config.adminAuth;
+  adminAuthenticator ??=
+    auth.mode === "key"
+      ? functionKeyAuthenticator
+      : createEntraAdminAuthenticator({
+          tenantId: auth.tenantId,
+          audiences: auth.audiences,
+          authority: auth.authority,
+          allowLoopback: config.allowLoopback,
+          timeoutMs: config.httpTimeoutMs,
+        });
+  return adminAuthenticator;
 }
 
 async function buildRelay(config: RelayConfig): Promise<RelayDeps> {

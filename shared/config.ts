@@ -192,7 +192,7 @@ const environmentSchema = z
         );
         if (!check.ok) ctx.addIssue({ code: "custom", path: [name], message: check.message });
       }
-      if (adminAuthMode(env) === "entra")
+      if (adminAuthMode(env) === "entra") {
         for (const name of ["RELAY_ADMIN_TENANT_ID", "RELAY_ADMIN_AUDIENCE"] as const)
           if (!env[name])
             ctx.addIssue({
@@ -200,6 +200,15 @@ const environmentSchema = z
               path: [name],
               message: "is required when RELAY_ADMIN_AUTH is entra (the default in Azure)",
             });
+        // The tenant's signing keys are read below it: https, or loopback only for tests.
+        const authority = checkServiceUrl(env.RELAY_ADMIN_AUTHORITY, env.RELAY_ALLOW_LOOPBACK);
+        if (!authority.ok)
+          ctx.addIssue({
+            code: "custom",
+            path: ["RELAY_ADMIN_AUTHORITY"],
+            message: authority.message,
+          });
+      }
       if (env.POWER_PLATFORM_CLIENT_SECRET && env.POWER_PLATFORM_CLIENT_CERTIFICATE_PATH)
         ctx.addIssue({
           code: "custom",

@@ -200,3 +200,26 @@ export interface FlowRunRef {
   flowName: string;
   runId: string;
 }
+
+/** Who an admin request comes from, once its credential has been checked. */
+export interface AdminPrincipal {
+  /** The token's `oid`, or "function-key" in key mode. */
+  id: string;
+  /** The token's `upn`, `preferred_username` or `name`, when it has one. */
+  name?: string;
+  /** The app roles granted to the caller (the token's `roles` claim). */
+  roles: string[];
+}
+
+export type AdminAuthentication =
+  | { kind: "signed-in"; principal: AdminPrincipal }
+  /** No credential, or one that does not prove who the caller is: 401. */
+  | { kind: "refused"; reason: string }
+  /** The credential could not be checked (Entra's keys unreachable): 503, try again. */
+  | { kind: "unavailable"; reason: string };
+
+/** Checks the caller of an admin route (CONTRACT "HTTP API", `RELAY_ADMIN_AUTH`). */
+export interface AdminAuthenticator {
+  /** `authorization` is the request's Authorization header, null when it has none. */
+  authenticate(authorization: string | null): Promise<AdminAuthentication>;
+}

@@ -17,7 +17,8 @@ import { getRequestStatus, listRequests, redriveRequest } from "./app/requests";
 import { getStore, registerStore } from "./app/stores";
 
 export { parseStepMessage } from "./app/step-message";
-export { getRelay } from "./composition";
+export { getAdminAuthenticator, getRelay } from "./composition";
+export { actorFields, admitAdmin } from "./http/admin-access";
 export { errorResponse, json } from "./http/responses";
 export { routeIds } from "./http/route-ids";
 

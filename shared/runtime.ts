@@ -4,16 +4,19 @@
  * `./relay-kit`, loaded on the first invocation, so the app starts about as fast as an empty one.
  */
 import type {
+  HttpFunctionOptions,
   HttpHandler,
+  HttpMethod,
   HttpRequest,
   HttpResponseInit,
   InvocationContext,
   ServiceBusQueueHandler,
   TimerHandler,
 } from "@azure/functions";
-import type { Invocation, RelayDeps } from "./app/deps";
+import type { AdminActor, Invocation, RelayDeps } from "./app/deps";
 import { loadConfig, type RelayConfig } from "./config";
-import { createLogger, type Logger } from "./logging";
+import type { AdminAccess, AdminCaller } from "./http/admin-access";
+import { createLogger, type LogFields, type Logger } from "./logging";
 import type { StepMessage } from "./ports";
 import type * as RelayKit from "./relay-kit";
 
@@ -64,6 +67,84 @@ export function httpHandler(handle: RelayHttpHandler): HttpHandler {
       return await handle(request, { deps, log, useCases, routeIds, json });
     } catch (error) {
       return errorResponse(error, log);
+    }
+  };
+}
+
+/** What an admin route's handler gets: the HTTP kit, and who is calling. */
+export interface AdminHttpKit extends HttpKit {
+  caller: AdminCaller;
+  /** Who makes the change, for the use cases that record it (`Invocation.actor`). */
+  actor: AdminActor;
+  /** Adds fields to the "admin change" line logged when the change succeeds. */
+  audit(fields: LogFields): void;
+}
+
+export type AdminHttpHandler = (
+  request: HttpRequest,
+  kit: AdminHttpKit,
+) => Promise<HttpResponseInit>;
+
+export interface AdminRouteOptions {
+  route: string;
+  methods: HttpMethod[];
+  handler: AdminHttpHandler;
+}
+
+/**
+ * An admin route (CONTRACT "HTTP API"): `app.http(name, adminRoute({ route, methods, handler }))`.
+ * A GET reads (`Relay.Reader` or `Relay.Admin`); any other method changes something
+ * (`Relay.Admin`), and a change that succeeds logs one "admin change" line naming who made it.
+ * With RELAY_ADMIN_AUTH=key the Functions host checks the function key (authLevel admin); with
+ * entra the host lets every request in and the app requires an Entra bearer token. Both halves
+ * come from here, so a route can never be anonymous to the host without the app checking it.
+ */
+export function adminRoute(options: AdminRouteOptions): HttpFunctionOptions {
+  return {
+    route: options.route,
+    methods: options.methods,
+    authLevel: relayConfig().adminAuth.mode === "key" ? "admin" : "anonymous",
+    handler: adminHttpHandler(options.handler),
+  };
+}
+
+function adminHttpHandler(handle: AdminHttpHandler): HttpHandler {
+  return async (request, context) => {
+    const log = contextLogger(context);
+    const kit = await relayKit();
+    const access: AdminAccess = request.method === "GET" ? "read" : "change";
+    try {
+      const config = relayConfig();
+      const admission = await kit.admitAdmin(
+        kit.getAdminAuthenticator(config),
+        request.headers.get("authorization"),
+        access,
+        log,
+      );
+      if (!admission.admitted) return admission.response;
+      const { caller } = admission;
+      const adminLog = log.with(kit.actorFields(caller.actor));
+      const audited: LogFields = {};
+      const response = await handle(request, {
+        deps: await kit.getRelay(config),
+        log: adminLog,
+        useCases: kit.useCases,
+        routeIds: kit.routeIds,
+        json: kit.json,
+        caller,
+        actor: caller.actor,
+        audit: (fields) => Object.assign(audited, fields),
+      });
+      if (access === "change" && (response.status ?? 200) < 400)
+        adminLog.info("admin change", {
+          action: context.functionName,
+          method: request.method,
+          ...request.params,
+          ...audited,
+        });
+      return response;
+    } catch (error) {
+      return kit.errorResponse(error, log);
     }
   };
 }
