@@ -77,6 +77,10 @@ export interface RelayEnvironment {
   waitForState(storeId: string, requestId: string, state: string, timeoutMs?: number): Promise<any>;
   killHost(): Promise<void>;
   startHost(): Promise<void>;
+  /** Stops the Service Bus emulator and starts an empty one on the same port: every message is lost. */
+  restartEmulatorEmpty(): Promise<void>;
+  /** Runs a non-HTTP function now, as `POST /admin/functions/<name>` does in Azure. */
+  runFunction(name: string): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -84,7 +88,7 @@ export async function startRelayEnvironment(
   options: RelayEnvironmentOptions = {},
 ): Promise<RelayEnvironment> {
   const azurite: AzuriteTables = await startAzuriteTables();
-  const emulator = await startServiceBusEmulator({ port: 0, config: emulatorConfig() });
+  let emulator = await startServiceBusEmulator({ port: 0, config: emulatorConfig() });
   const flow = await startFlowSimulator(options.flow);
   const dm = await startDmSimulator({ credentials: DM_CREDENTIALS, ...options.dm });
   const appRoot = makeAppRoot({
@@ -106,6 +110,8 @@ export async function startRelayEnvironment(
     RELAY_RETRY_BASE_MS: "100",
     RELAY_RETRY_MAX_MS: "400",
     RELAY_HTTP_TIMEOUT_MS: "3000",
+    // Tests run reconcile themselves (runFunction); the timer stays out of their way.
+    RELAY_RECONCILE_SCHEDULE: "0 0 0 1 1 *",
     ...options.settings,
   };
 
@@ -201,6 +207,18 @@ export async function startRelayEnvironment(
       host = undefined;
     },
     startHost,
+    async restartEmulatorEmpty() {
+      const { port: emulatorPort } = emulator;
+      await emulator.close();
+      emulator = await startServiceBusEmulator({ port: emulatorPort, config: emulatorConfig() });
+    },
+    async runFunction(name) {
+      const answer = await call("POST", `/admin/functions/${name}`, {
+        headers: { "x-functions-key": ADMIN_KEY, "content-type": "application/json" },
+        body: JSON.stringify({ input: "" }),
+      });
+      return answer.status;
+    },
     async stop() {
       collect();
       await host?.stop("SIGTERM");
