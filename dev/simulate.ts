@@ -1,6 +1,7 @@
 /**
  * `npm run simulate-flow`: plays Power Automate and Directory Manager locally for the README's
- * walk-through. The flow answers 202 and, after a short wait, posts the approver's decision to
+ * walk-through. The flow answers 202, claims the request as the relay's template does (only the
+ * run that claimed starts an approval) and, after a short wait, posts the approver's decision to
  * the relay's callback URL; DM's Data service records what the relay writes.
  */
 import { Command } from "commander";
@@ -13,8 +14,9 @@ const options = new Command()
   .option("--dm-port <port>", "port of the simulated Data and Security services", "7073")
   .option("--outcome <outcome>", "what the approver answers: Approve or Reject", "Approve")
   .option("--delay <ms>", "how long the approver takes", "2000")
+  .option("--no-claim", "play a hand-made flow that starts its approval without claiming")
   .parse()
-  .opts<{ flowPort: string; dmPort: string; outcome: string; delay: string }>();
+  .opts<{ flowPort: string; dmPort: string; outcome: string; delay: string; claim: boolean }>();
 
 async function main(): Promise<void> {
   if (options.outcome !== "Approve" && options.outcome !== "Reject")
@@ -27,10 +29,12 @@ async function main(): Promise<void> {
       email: "alice@contoso.com",
       delayMs: Number(options.delay),
     }),
+    ...(!options.claim && { claim: () => "skip" as const }),
     log,
   });
   const dm = await startDmSimulator({ port: Number(options.dmPort), log });
   console.log(`Flow simulator listening on ${flow.flowUrl} (approver answers ${options.outcome})`);
+  console.log(`Flow runs, claims and approvals started: GET ${flow.statsUrl}`);
   console.log(`Data service simulator listening on ${dm.dataServiceUrl} (DATA_SERVICE_AUTH=none)`);
   const stop = (): void => {
     void Promise.all([flow.close(), dm.close()]).then(() => process.exit(0));

@@ -15,7 +15,7 @@ import {
 } from "../domain/flow-template";
 import type { PlatformAnswer, PowerPlatformTarget } from "../ports";
 import type { RelayDeps } from "./deps";
-import { conflict, invalid, notFound, upstream } from "./errors";
+import { RelayProblem, conflict, invalid, notFound, upstream } from "./errors";
 import { linkWorkflow, type LinkView } from "./links";
 import { fieldErrors, parseBody } from "./validation";
 
@@ -70,21 +70,38 @@ function parseTemplateQuery(query: TemplateQuery): {
   return { format, answers: parsed.data };
 }
 
+/** Where the administrator's answers came from: the template's query or create-flow's body. */
+type AnswersIn = "query" | "body";
+
 /** The template's input: the administrator's answers over the stored link. */
 async function templateInput(
   deps: RelayDeps,
   storeId: string,
   workflowId: string,
   answers: FlowSetupAnswers,
+  answersIn: AnswersIn,
 ): Promise<FlowTemplateInput> {
   const link = await deps.links.get(storeId, workflowId);
   const approvers = answers.approvers ?? link?.approvers;
-  if (!approvers || approvers.length === 0)
-    throw notFound(
-      link
-        ? `workflow ${workflowId} of store ${storeId} is linked without approvers; give approvers`
-        : `workflow ${workflowId} of store ${storeId} is not linked; link it or give approvers`,
+  if (!approvers || approvers.length === 0) {
+    const give = answersIn === "query" ? "?approvers=a@x.com,b@x.com" : '"approvers": [...]';
+    if (!link)
+      throw notFound(
+        `workflow ${workflowId} of store ${storeId} is not linked; link it or give ${give}`,
+      );
+    // The link exists, so not 404: it lacks what the flow needs, which the caller can give.
+    throw new RelayProblem(
+      "conflict",
+      "Conflict",
+      `workflow ${workflowId} of store ${storeId} is linked without approvers; give ${give} or link it again with approvers`,
+      [
+        {
+          path: answersIn === "query" ? "/query/approvers" : "/approvers",
+          message: "the link has no approvers; name at least one",
+        },
+      ],
     );
+  }
   const workflowName = answers.workflowName ?? link?.workflowName;
   return {
     workflowId,
@@ -109,7 +126,7 @@ export async function getFlowTemplate(
   query: TemplateQuery,
 ): Promise<FlowTemplateAnswer> {
   const { format, answers } = parseTemplateQuery(query);
-  const input = await templateInput(deps, storeId, workflowId, answers);
+  const input = await templateInput(deps, storeId, workflowId, answers, "query");
   const template = buildFlowTemplate(input);
   if (format === "definition") return { format, template };
   const solution = buildSolution({
@@ -149,7 +166,7 @@ export async function createFlow(
   const registration = await deps.stores.get(storeId);
   if (!registration)
     throw conflict(`store ${storeId} is not registered; register its Power Automate client first`);
-  const input = await templateInput(deps, storeId, workflowId, answers);
+  const input = await templateInput(deps, storeId, workflowId, answers, "body");
   const target: PowerPlatformTarget = {
     organizationCode: registration.organizationCode,
     region: registration.region,
@@ -185,6 +202,10 @@ export async function createFlow(
       ...(existing?.requestIdPointer && { requestIdPointer: existing.requestIdPointer }),
     }),
   );
+  // The flow is the relay's template, which claims each request: reconciliation may call it
+  // again when a run never claims (CONTRACT 6b). The link's own schema does not take the field.
+  const stored = await deps.links.get(storeId, workflowId);
+  if (stored) await deps.links.put({ ...stored, claims: true });
   return { ...link, cloudFlow: { flowId, environmentId, name, state: "on" } };
 }
 

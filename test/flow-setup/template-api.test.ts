@@ -3,7 +3,13 @@
  * Automate would run it against a real relay request, and the same flow as a solution zip.
  */
 import JSZip from "jszip";
-import { cloudFlowId } from "../../shared/domain/flow-template";
+import {
+  CLAIMED_CONDITION,
+  CLAIM_ACTION,
+  CLAIM_REFUSED_CONDITION,
+  cloudFlowId,
+} from "../../shared/domain/flow-template";
+import { simulateRun, type CallAnswer } from "../support/flow-run-simulator";
 import {
   ADMIN_KEY,
   startRelayEnvironment,
@@ -24,13 +30,25 @@ beforeAll(async () => {
 afterAll(() => env?.stop());
 
 /** The parts of a served template the tests read. */
+interface ServedAction {
+  type: string;
+  inputs: { parameters: Record<string, unknown> };
+  actions?: Record<string, ServedAction>;
+}
 interface ServedTemplate {
   definition: {
     triggers: { manual: { inputs: { triggerAuthenticationType: string } } };
-    actions: Record<string, { inputs: { parameters: Record<string, unknown> } }>;
+    actions: Record<string, ServedAction>;
   };
   connectionReferences: Record<string, unknown>;
 }
+
+/** An action inside the Claimed condition, where the approval and the callback are. */
+const claimedStep = (template: ServedTemplate, name: string): ServedAction => {
+  const step = template.definition.actions[CLAIMED_CONDITION]?.actions?.[name];
+  if (!step) throw new Error(`no ${name} in ${CLAIMED_CONDITION}`);
+  return step;
+};
 
 const templateOf = async (route: string): Promise<ServedTemplate> => {
   const answer = await env.admin("GET", route);
@@ -50,7 +68,7 @@ describe("GET .../flow-template", () => {
     const template = await templateOf("stores/contoso/workflows/group-join/flow-template");
     expect(template.definition.triggers.manual).toMatchObject({ type: "Request", kind: "Http" });
     expect(template.definition.triggers.manual.inputs.triggerAuthenticationType).toBe("All");
-    const approval = template.definition.actions.Start_and_wait_for_an_approval;
+    const approval = claimedStep(template, "Start_and_wait_for_an_approval");
     expect(approval.inputs.parameters["WebhookApprovalCreationInput/assignedTo"]).toBe(
       "alice@contoso.com;bob@contoso.com",
     );
@@ -61,15 +79,35 @@ describe("GET .../flow-template", () => {
     const missing = await env.admin("GET", "stores/contoso/workflows/unlinked/flow-template");
     expect(missing.status).toBe(404);
     expect(missing.headers.get("content-type")).toContain("application/problem+json");
+    expect(missing.body.detail).toContain("?approvers=");
     const template = await templateOf(
       "stores/contoso/workflows/unlinked/flow-template?approvers=carol@contoso.com,dan@contoso.com&workflowName=New%20group&flowAuth=entra",
     );
-    const approval = template.definition.actions.Start_and_wait_for_an_approval;
+    const approval = claimedStep(template, "Start_and_wait_for_an_approval");
     expect(approval.inputs.parameters["WebhookApprovalCreationInput/assignedTo"]).toBe(
       "carol@contoso.com;dan@contoso.com",
     );
     expect(approval.inputs.parameters["WebhookApprovalCreationInput/title"]).toContain("New group");
     expect(template.definition.triggers.manual.inputs.triggerAuthenticationType).toBe("Tenant");
+  });
+
+  it("answers 409 naming approvers for a link without approvers, and takes ?approvers=", async () => {
+    await env.link("contoso", "no-approvers", { approvers: [] });
+    const route = "stores/contoso/workflows/no-approvers/flow-template";
+    for (const format of ["definition", "solution"]) {
+      const answer = await env.admin("GET", `${route}?format=${format}`);
+      expect(answer.status).toBe(409);
+      expect(answer.headers.get("content-type")).toContain("application/problem+json");
+      expect(answer.body.detail).toContain("?approvers=");
+      expect(answer.body.errors).toEqual([
+        { path: "/query/approvers", message: expect.stringContaining("approvers") },
+      ]);
+    }
+    const template = await templateOf(`${route}?approvers=carol@contoso.com`);
+    const approval = claimedStep(template, "Start_and_wait_for_an_approval");
+    expect(approval.inputs.parameters["WebhookApprovalCreationInput/assignedTo"]).toBe(
+      "carol@contoso.com",
+    );
   });
 
   it("refuses a bad query naming each parameter", async () => {
@@ -91,7 +129,7 @@ describe("GET .../flow-template", () => {
   });
 });
 
-describe("the template's callback step, played against a real relay request", () => {
+describe("the template's steps, played against a real relay request", () => {
   it("sends what the relay accepts, and the decision is applied", async () => {
     const template = await templateOf("stores/contoso/workflows/group-join/flow-template");
     const triggered = await env.call(
@@ -109,6 +147,10 @@ describe("the template's callback step, played against a real relay request", ()
     await env.waitForState("contoso", "4242", "flow-triggered");
     const call = env.flow.calls.find((c) => c.headers["x-relay-request-id"] === "4242");
     if (!call) throw new Error("the relay never called the flow");
+    // The simulated flow's run got the call (and claimed, where the relay offers the claim);
+    // the steps played here are that run's, so they carry its name.
+    await env.flow.waitFor((stats) => stats.byRequest["4242"]?.approvalsStarted === 1);
+    const runName = env.flow.runs.find((r) => r.requestId === "4242")?.runId as string;
 
     // What "Start and wait for an approval" outputs when Alice approves.
     const approvalOutput = {
@@ -129,10 +171,15 @@ describe("the template's callback step, played against a real relay request", ()
         ),
         body: JSON.parse(call.body),
       },
+      workflow: {
+        name: "5f0c3a1e-6d1b-4c55-9a8e-0f1ce0d1f0a1",
+        run: { name: runName },
+        tags: { environmentName: "Default-3f2504e0-4f89-11d3-9a0c-0305e82c3301" },
+      },
       actionBodies: { Start_and_wait_for_an_approval: approvalOutput },
     };
     const title = evaluateValue(
-      template.definition.actions.Start_and_wait_for_an_approval.inputs.parameters[
+      claimedStep(template, "Start_and_wait_for_an_approval").inputs.parameters[
         "WebhookApprovalCreationInput/title"
       ],
       run,
@@ -140,10 +187,16 @@ describe("the template's callback step, played against a real relay request", ()
     expect(title).toBe("Group join approval: request 4242");
 
     const http = evaluateValue(
-      template.definition.actions.Send_the_decision_to_the_relay.inputs,
+      claimedStep(template, "Send_the_decision_to_the_relay").inputs,
       run,
-    ) as { method: string; uri: string; headers: Record<string, string>; body: unknown };
+    ) as {
+      method: string;
+      uri: string;
+      headers: Record<string, string>;
+      body: unknown;
+    };
     expect(http.uri).toBe(`${env.baseUrl}/api/stores/contoso/requests/4242/decision`);
+    expect(http.headers["x-relay-run-id"]).toBe(runName);
     const sent = await env.call(http.method, http.uri, {
       headers: http.headers,
       body: JSON.stringify(http.body),
@@ -246,6 +299,35 @@ describe("GET .../flow-template?format=solution", () => {
     expect(customizations).toContain(
       `<connectionreference connectionreferencelogicalname="${flow.properties.connectionReferences.shared_approvals.connection.connectionReferenceLogicalName}">`,
     );
+
+    // The packed flow claims first and ends itself on every path but the approval's.
+    const packed = flow.properties.definition;
+    expect(Object.keys(packed.actions)).toEqual([
+      CLAIM_ACTION,
+      CLAIMED_CONDITION,
+      CLAIM_REFUSED_CONDITION,
+    ]);
+    const runPacked = (claim: CallAnswer) =>
+      simulateRun(packed, {
+        trigger: {
+          headers: {
+            "x-relay-request-id": "1",
+            "x-relay-store-id": "contoso",
+            "x-relay-claim-url": "https://relay.example/claim",
+            "x-relay-callback-url": "https://relay.example/decision",
+            "x-relay-callback-token": "token",
+          },
+          body: {},
+        },
+        workflow: { name: "flow", run: { name: "run" }, tags: { environmentName: "env" } },
+        answer: (action) =>
+          action === CLAIM_ACTION ? claim : { statusCode: 200, body: { outcome: "Approve" } },
+      });
+    expect((await runPacked({ statusCode: 200, body: { proceed: true } })).status).toBe(
+      "Succeeded",
+    );
+    expect((await runPacked({ statusCode: 409 })).status).toBe("Cancelled");
+    expect((await runPacked({ statusCode: 500 })).status).toBe("Failed");
   });
 
   it("zips to the same bytes again, and to other ids for another workflow", async () => {

@@ -5,6 +5,8 @@
  * quote, numbers, true/false/null) and member access (`['name']`, `?['name']`, `.name`, `?.name`).
  */
 
+import { isDeepStrictEqual } from "node:util";
+
 export type Expression =
   | { kind: "literal"; value: unknown }
   | { kind: "call"; name: string; args: Expression[] }
@@ -20,6 +22,7 @@ export type TemplateString =
 const FUNCTIONS: Record<string, [min: number, max: number]> = {
   triggerOutputs: [0, 0],
   triggerBody: [0, 0],
+  workflow: [0, 0],
   body: [1, 1],
   outputs: [1, 1],
   actions: [1, 1],
@@ -31,6 +34,10 @@ const FUNCTIONS: Record<string, [min: number, max: number]> = {
   take: [2, 2],
   coalesce: [1, Infinity],
   utcNow: [0, 1],
+  equals: [2, 2],
+  and: [1, Infinity],
+  or: [1, Infinity],
+  not: [1, 1],
 };
 
 export class ExpressionError extends Error {
@@ -197,11 +204,29 @@ export function callsIn(expression: Expression): { name: string; args: Expressio
   }
 }
 
+/** What `workflow()` holds in a Power Automate run (the parts the templates read). */
+export interface WorkflowInfo {
+  /** The flow's name (a GUID in Power Automate). */
+  name: string;
+  run: { name: string };
+  tags: { environmentName: string };
+}
+
+/** What `actions('<name>')` holds once an action has run: its status and, if any, its outputs. */
+export interface ActionResult {
+  name: string;
+  status: "Succeeded" | "Failed" | "Skipped" | "TimedOut";
+  inputs?: unknown;
+  outputs?: { statusCode?: number; headers?: Record<string, string>; body?: unknown };
+}
+
 /** What a flow run knows when an action's inputs are evaluated. */
 export interface RunContext {
   trigger: { headers: Record<string, string>; body: unknown };
-  /** Output bodies of the actions that ran. */
-  actionBodies: Record<string, unknown>;
+  /** Output bodies of the actions that ran (a shorthand for `actionResults`). */
+  actionBodies?: Record<string, unknown>;
+  actionResults?: Record<string, ActionResult>;
+  workflow?: WorkflowInfo;
   parameters?: Record<string, unknown>;
 }
 
@@ -220,7 +245,9 @@ function lookup(target: unknown, key: unknown, optional: boolean): unknown {
   throw new ExpressionError(`property ${String(key)} does not exist`);
 }
 
+/** A value as text in an interpolation or `string()`: null becomes empty, as in Logic Apps. */
 function asText(value: unknown): string {
+  if (value === null || value === undefined) return "";
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
@@ -241,11 +268,26 @@ export function evaluate(expression: Expression, run: RunContext): unknown {
           return { headers: run.trigger.headers, body: run.trigger.body };
         case "triggerBody":
           return run.trigger.body;
+        case "workflow":
+          if (!run.workflow) throw new ExpressionError("the run has no workflow() information");
+          return run.workflow;
+        case "actions":
+          return actionResult(run, String(args[0]));
+        case "outputs":
+          return outputsOf(run, String(args[0]));
         case "body": {
           const name = String(args[0]);
-          if (!(name in run.actionBodies)) throw new ExpressionError(`action ${name} did not run`);
-          return run.actionBodies[name];
+          if (run.actionBodies && name in run.actionBodies) return run.actionBodies[name];
+          return lookup(outputsOf(run, name), "body", true);
         }
+        case "equals":
+          return isDeepStrictEqual(args[0], args[1]);
+        case "and":
+          return args.every((arg) => arg === true);
+        case "or":
+          return args.some((arg) => arg === true);
+        case "not":
+          return args[0] !== true;
         case "parameters":
           return lookup(run.parameters ?? {}, args[0], false);
         case "string":
@@ -266,6 +308,47 @@ export function evaluate(expression: Expression, run: RunContext): unknown {
           throw new ExpressionError(`${expression.name} cannot be evaluated in tests`);
       }
     }
+  }
+}
+
+function actionResult(run: RunContext, name: string): ActionResult {
+  const result = run.actionResults?.[name];
+  if (!result) throw new ExpressionError(`action ${name} did not run`);
+  return result;
+}
+
+/** As in Logic Apps, `outputs()` of an action that ended without any is an error. */
+function outputsOf(run: RunContext, name: string): unknown {
+  const { outputs } = actionResult(run, name);
+  if (!outputs) throw new ExpressionError(`action ${name} has no outputs`);
+  return outputs;
+}
+
+/**
+ * An If action's `expression`: an expression string, or the designer's object form
+ * (`{"and": [{"equals": [a, b]}]}`, with `or`, `not`, `equals` and operands that are values of
+ * the definition).
+ */
+export function evaluateCondition(condition: unknown, run: RunContext): boolean {
+  if (typeof condition === "string") return evaluateValue(condition, run) === true;
+  if (condition === null || typeof condition !== "object" || Array.isArray(condition))
+    throw new ExpressionError(`not a condition: ${JSON.stringify(condition)}`);
+  const entries = Object.entries(condition);
+  const [operator, operands] = entries[0] ?? [];
+  if (entries.length !== 1) throw new ExpressionError("a condition has exactly one operator");
+  const list = Array.isArray(operands) ? operands : [operands];
+  switch (operator) {
+    case "and":
+      return list.every((item) => evaluateCondition(item, run));
+    case "or":
+      return list.some((item) => evaluateCondition(item, run));
+    case "not":
+      return !evaluateCondition(operands, run);
+    case "equals":
+      if (list.length !== 2) throw new ExpressionError("equals takes two operands");
+      return isDeepStrictEqual(evaluateValue(list[0], run), evaluateValue(list[1], run));
+    default:
+      throw new ExpressionError(`unknown condition operator ${String(operator)}`);
   }
 }
 
