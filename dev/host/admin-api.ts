@@ -64,30 +64,29 @@ export async function handleAdminRequest(
   options: AdminApiOptions,
 ): Promise<void> {
   if (!hasLocalKey(req, url, options.localKey)) {
-    return sendProblem(res, 401, "Unauthorized", "the admin key is missing or wrong");
+    return sendProblem(res, 401, "the admin key is missing or wrong");
   }
   const [, collection, name, ...rest] = segments;
   if (collection?.toLowerCase() !== "functions" || !name || rest.length > 0) {
     return sendEmpty(res, 404);
   }
   if (req.method !== "POST") {
-    return sendProblem(res, 405, "Method not allowed", "only POST runs a function", {
+    return sendProblem(res, 405, "only POST runs a function", {
       allow: "POST",
     });
   }
   const body = await readBoundedBody(req, MAX_BODY_BYTES);
   if (!body) {
-    return sendProblem(res, 413, "Content too large", `the body exceeds ${MAX_BODY_BYTES} bytes`);
+    return sendProblem(res, 413, `the body exceeds ${MAX_BODY_BYTES} bytes`);
   }
   const invocation = parseInvocation(body);
-  if ("problem" in invocation) return sendProblem(res, 400, "Bad request", invocation.problem);
+  if ("problem" in invocation) return sendProblem(res, 400, invocation.problem);
 
   const run = options.runFunctionNow(name, invocation.input);
   if (!run) {
     return sendProblem(
       res,
       404,
-      "Not found",
       "no function of that name runs without HTTP (HTTP functions are called on their route)",
     );
   }

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
-import type http from "node:http";
+import http from "node:http";
 
 /** The setting holding the key that `function` and `admin` level routes require locally. */
 export const LOCAL_KEY_SETTING = "RELAY_LOCAL_KEY";
@@ -9,15 +9,14 @@ export function sendEmpty(res: http.ServerResponse, status: number): void {
   res.end();
 }
 
-/** RFC 9457 problem details, as the relay's own refusals look. */
-export function problemBody(status: number, title: string, detail: string): string {
-  return JSON.stringify({ type: "about:blank", title, status, detail });
+/** RFC 9457 problem details, shaped like the relay's own, titled with the status's phrase. */
+export function problemBody(status: number, detail: string): string {
+  return JSON.stringify({ type: "about:blank", title: http.STATUS_CODES[status], status, detail });
 }
 
 export function sendProblem(
   res: http.ServerResponse,
   status: number,
-  title: string,
   detail: string,
   headers: Record<string, string> = {},
 ): void {
@@ -25,7 +24,7 @@ export function sendProblem(
   res.setHeader("content-type", "application/problem+json");
   res.setHeader("cache-control", "no-store");
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-  res.end(problemBody(status, title, detail));
+  res.end(problemBody(status, detail));
 }
 
 function keysEqual(given: string, expected: string): boolean {

@@ -243,10 +243,9 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
       : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
         ? 408
         : 400;
-  const title = http.STATUS_CODES[status] ?? "Bad Request";
-  const body = problemBody(status, title, "the request line or a header is malformed");
+  const body = problemBody(status, "the request line or a header is malformed");
   socket.end(
-    `HTTP/1.1 ${status} ${title}\r\ncontent-type: application/problem+json\r\n` +
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/problem+json\r\n` +
       `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
 }
@@ -261,9 +260,9 @@ export function listenHttp(port: number, chosenBy: string): Promise<HttpHost> {
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = requestUrl(req, `127.0.0.1:${boundPort}`);
-    if (typeof url === "string") return sendProblem(res, 400, "Bad request", url);
+    if (typeof url === "string") return sendProblem(res, 400, url);
     if (!served) {
-      return sendProblem(res, 503, "Service unavailable", "the Functions host is starting", {
+      return sendProblem(res, 503, "the Functions host is starting", {
         "retry-after": "1",
       });
     }
