@@ -67,7 +67,7 @@ function functionPathSegments(segments: string[], routePrefix: string): string[]
   return segments.slice(prefix.length).map(decodeSegment);
 }
 
-/** A Host header as RFC 9110 allows it: a name or an IPv4 or bracketed IPv6 address, and a port. */
+/** A Host header the host accepts: a name, an IPv4 or bracketed IPv6 address, and a port. */
 const HOST_HEADER = /^(?:[A-Za-z0-9_.~-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 /**
@@ -231,19 +231,22 @@ async function handleFunctionRequest(
   sendFunctionResponse(res, httpOutput(fn, response));
 }
 
+const CLIENT_ERRORS: Record<string, { status: number; detail: string }> = {
+  HPE_HEADER_OVERFLOW: { status: 431, detail: "the request's headers are too large" },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, detail: "the request did not arrive in time" },
+};
+
 /**
- * A request the HTTP parser refuses (a malformed request line or header) is answered 400
- * problem+json like the requests refused below, instead of Node's bare 400.
+ * A request the HTTP parser refuses (a malformed request line or header) is answered with
+ * problem+json like every other refusal, instead of Node's bare status line.
  */
 function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   if (error.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
-  const status =
-    error.code === "HPE_HEADER_OVERFLOW"
-      ? 431
-      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
-        ? 408
-        : 400;
-  const body = problemBody(status, "the request line or a header is malformed");
+  const { status, detail } = CLIENT_ERRORS[error.code ?? ""] ?? {
+    status: 400,
+    detail: "the request line or a header is malformed",
+  };
+  const body = problemBody(status, detail);
   socket.end(
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/problem+json\r\n` +
       `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,

@@ -125,10 +125,10 @@ class TimerSchedule {
     this.arm(nextOccurrence(this.trigger.schedule, new Date()));
   }
 
-  /** Runs the function once now, after any run in progress; resolves when it has finished. */
+  /** Runs the function once now, after any run in progress (unless stopped by then); resolves when it has finished. */
   async runNow(): Promise<void> {
     while (this.running) await this.running;
-    await this.run(MANUAL_REASON, undefined);
+    if (!this.stopped) await this.run(MANUAL_REASON, undefined);
   }
 
   /** No more occurrences; resolves when the run in progress (if any) ends, or after timeoutMs. */

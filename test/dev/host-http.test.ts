@@ -175,6 +175,17 @@ describe("local Functions host: HTTP triggers (child process)", () => {
     expect(JSON.parse(answer.body)).toMatchObject({ title: "Bad Request", status: 400 });
   });
 
+  it("answers 431 problem+json to headers too large to parse", async () => {
+    const answer = await rawRequest(
+      `GET /api/stores/s1/items/1 HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`,
+    );
+    expect(answer.status).toBe(431);
+    expect(JSON.parse(answer.body)).toMatchObject({
+      title: "Request Header Fields Too Large",
+      status: 431,
+    });
+  });
+
   it("keeps serving after malformed requests", async () => {
     expect((await fetch(url("/api/stores/s1/items/1"))).status).toBe(200);
   });
