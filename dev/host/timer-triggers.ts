@@ -6,7 +6,7 @@ import { logHost } from "./log";
 import { StartupError, oneLineMessage } from "./startup-error";
 import { waitAtMost } from "./wait";
 
-/** Azure evaluates schedules in UTC unless the app sets a time zone, which the local host does not. */
+/** Azure evaluates schedules in UTC unless the app sets a time zone; the local host has none. */
 const TIME_ZONE = "UTC";
 /** setTimeout's longest delay; a later occurrence is waited for in steps. */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
@@ -125,7 +125,10 @@ class TimerSchedule {
     this.arm(nextOccurrence(this.trigger.schedule, new Date()));
   }
 
-  /** Runs the function once now, after any run in progress (unless stopped by then); resolves when it has finished. */
+  /**
+   * Runs the function once now, after any run in progress (unless the host is stopping by then);
+   * resolves when it has finished.
+   */
   async runNow(): Promise<void> {
     while (this.running) await this.running;
     if (!this.stopped) await this.run(MANUAL_REASON, undefined);
