@@ -6,7 +6,7 @@ import { logHost } from "./log";
 import { StartupError, oneLineMessage } from "./startup-error";
 import { waitAtMost } from "./wait";
 
-/** Azure evaluates schedules in UTC unless the app sets a time zone; the local host has none. */
+/** Azure evaluates schedules in UTC unless WEBSITE_TIME_ZONE says otherwise; the host ignores it. */
 const TIME_ZONE = "UTC";
 /** setTimeout's longest delay; a later occurrence is waited for in steps. */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
