@@ -9,6 +9,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { startAzuriteTables } from "./azurite";
+import { oneLineMessage } from "./host/startup-error";
+import { assertPortFree, parsePort, portSetting } from "./local-ports";
 import { startServiceBusEmulator } from "./servicebus-emulator";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -25,31 +27,28 @@ interface Stoppable {
   stop(): Promise<void>;
 }
 
-function parsePort(text: string): number {
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new InvalidArgumentError("must be a port number (0-65535).");
-  }
+function portOption(text: string): number {
+  const port = parsePort(text);
+  if (port === undefined) throw new InvalidArgumentError("must be a port number (0-65535).");
   return port;
-}
-
-function portFromEnv(name: string, fallback: number): number {
-  const text = process.env[name];
-  return text ? parsePort(text) : fallback;
 }
 
 async function startEmulators(): Promise<{ stoppables: Stoppable[]; hostEnv: NodeJS.ProcessEnv }> {
   const stoppables: Stoppable[] = [];
+  const tablePort = portSetting("AZURITE_TABLE_PORT");
+  const serviceBusPort = portSetting("SERVICEBUS_EMULATOR_PORT");
   try {
+    // Checked first because neither emulator's own error names the setting.
+    await assertPortFree(tablePort, "AZURITE_TABLE_PORT");
     const azurite = await startAzuriteTables({
-      port: portFromEnv("AZURITE_TABLE_PORT", 10002),
+      port: tablePort,
       location: path.join(REPO_ROOT, ".azurite"),
     });
     stoppables.push({ name: "Azurite", stop: () => azurite.stop() });
     process.stdout.write(`Azurite tables listening on http://127.0.0.1:${azurite.port}\n`);
 
-    // The emulator reads SERVICEBUS_EMULATOR_PORT itself (default 5672).
-    const serviceBus = await startServiceBusEmulator();
+    await assertPortFree(serviceBusPort, "SERVICEBUS_EMULATOR_PORT");
+    const serviceBus = await startServiceBusEmulator({ port: serviceBusPort });
     stoppables.push({ name: "Service Bus emulator", stop: () => serviceBus.close() });
     process.stdout.write(
       `Service Bus emulator listening on amqp://127.0.0.1:${serviceBus.port} (queues: ${serviceBus.queues.join(", ")})\n`,
@@ -110,12 +109,15 @@ async function main(): Promise<void> {
     .description("Runs the emulators and the Functions host for local development.")
     .option("--emulators-only", "start only Azurite tables and the Service Bus emulator")
     .option("--host-only", "start only the Functions host, with the settings as they are")
-    .option("--port <port>", "the host's HTTP port (default: RELAY_PORT, else 7071)", parsePort)
+    .option("--port <port>", "the host's HTTP port (default: RELAY_PORT, else 7071)", portOption)
     .parse()
     .opts<StartOptions>();
   if (options.emulatorsOnly && options.hostOnly) {
     throw new Error("--emulators-only and --host-only cannot be combined.");
   }
+  // The host checks it too (it may come from local.settings.json); checked here so a bad value
+  // stops `npm start` before the emulators start.
+  if (!options.emulatorsOnly && options.port === undefined) portSetting("RELAY_PORT");
 
   const { stoppables, hostEnv } = options.hostOnly
     ? { stoppables: [], hostEnv: {} }
@@ -137,6 +139,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`${oneLineMessage(error)}\n`);
   process.exit(1);
 });

@@ -1,16 +1,16 @@
-import { timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { portUnavailable } from "../local-ports";
+import { handleAdminRequest } from "./admin-api";
 import type { RpcHttpCookie, RpcHttpData, RpcInvocationResponse, RpcTypedData } from "./core-api";
 import type { RegisteredFunction } from "./core-module";
+import { hasLocalKey, problemBody, sendEmpty, sendProblem } from "./http-answers";
 import { invokeFunction } from "./invoke";
 import type { LoadedApp } from "./load-app";
 import { logHost } from "./log";
 import { StartupError, oneLineMessage } from "./startup-error";
 import { compareRouteSpecificity, compileRoute, splitPath, type CompiledRoute } from "./routes";
-
-/** The setting holding the key that `function` and `admin` level routes require locally. */
-export const LOCAL_KEY_SETTING = "RELAY_LOCAL_KEY";
 
 type AuthLevel = "anonymous" | "function" | "admin";
 
@@ -47,50 +47,50 @@ export function httpFunctionRoutes(app: LoadedApp): HttpFunctionRoute[] {
   return routes.sort((a, b) => compareRouteSpecificity(a.route, b.route));
 }
 
-export interface HttpServerOptions {
-  app: LoadedApp;
-  routes: HttpFunctionRoute[];
-  routePrefix: string;
-  port: number;
-  /** Expected key for non-anonymous routes; when unset those routes always answer 401. */
-  localKey: string | undefined;
+/**
+ * A path segment as route matching sees it: percent-decoded, or as sent when it does not decode
+ * (`a%zz`, `%FF%FE`). Either way it reaches the route's parameter, so the function can refuse it
+ * by name instead of the host answering a bare 404; a decoded `/` stays inside its segment.
+ */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
-export interface RunningHttpServer {
-  port: number;
-  /** Stops accepting requests and waits (bounded) for the ones in progress. */
-  close(timeoutMs: number): Promise<void>;
-}
-
-function keysEqual(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-function isAuthorized(
-  route: HttpFunctionRoute,
-  req: http.IncomingMessage,
-  url: URL,
-  localKey: string | undefined,
-): boolean {
-  if (route.authLevel === "anonymous") return true;
-  if (!localKey) return false;
-  const headerKey = req.headers["x-functions-key"];
-  const given =
-    (typeof headerKey === "string" ? headerKey : undefined) ?? url.searchParams.get("code");
-  return given !== null && given !== undefined && keysEqual(given, localKey);
-}
-
-/** Path segments after the route prefix, URL-decoded; null when the path is outside the prefix. */
-function functionPathSegments(pathname: string, routePrefix: string): string[] | null {
-  const segments = splitPath(pathname);
+/** Path segments after the route prefix, decoded; null when the path is outside the prefix. */
+function functionPathSegments(segments: string[], routePrefix: string): string[] | null {
   const prefix = splitPath(routePrefix);
   if (prefix.some((p, i) => segments[i]?.toLowerCase() !== p.toLowerCase())) return null;
+  return segments.slice(prefix.length).map(decodeSegment);
+}
+
+/** A Host header the host accepts: a name, an IPv4 or bracketed IPv6 address, and a port. */
+const HOST_HEADER = /^(?:[A-Za-z0-9_.~-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/**
+ * The request's URL from its Host header and target, or the reason it has none. Only the path
+ * and query of the target are used, so `//other/path` stays a path, as in ASP.NET Core.
+ */
+function requestUrl(req: http.IncomingMessage, fallbackHost: string): URL | string {
+  const host = req.headers.host ?? fallbackHost;
+  let origin: URL;
   try {
-    return segments.slice(prefix.length).map((s) => decodeURIComponent(s));
+    if (!HOST_HEADER.test(host)) throw new Error("malformed");
+    origin = new URL(`http://${host}`);
   } catch {
-    return null; // malformed percent-encoding cannot name any route
+    return "the Host header is malformed";
+  }
+  const target = req.url ?? "/";
+  try {
+    if (target.startsWith("/")) return new URL(`${origin.origin}${target}`);
+    const absolute = new URL(target); // absolute-form, as a proxy sends it
+    if (absolute.protocol !== "http:" && absolute.protocol !== "https:") throw new Error("scheme");
+    return new URL(`${origin.origin}${absolute.pathname}${absolute.search}`);
+  } catch {
+    return "the request target is malformed";
   }
 }
 
@@ -162,11 +162,6 @@ function httpOutput(
   return data?.http ?? undefined;
 }
 
-function sendEmpty(res: http.ServerResponse, status: number): void {
-  res.statusCode = status;
-  res.end();
-}
-
 function sendFunctionResponse(res: http.ServerResponse, output: RpcHttpData | undefined): void {
   // The Functions host answers 204 No Content when an HTTP function returns nothing.
   if (!output) return sendEmpty(res, 204);
@@ -177,40 +172,108 @@ function sendFunctionResponse(res: http.ServerResponse, output: RpcHttpData | un
   res.end(typedDataBytes(output.body));
 }
 
-export function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
-  const { app, routes, routePrefix, localKey } = options;
+/** What the server answers with once the app is loaded. */
+export interface ServedApp {
+  app: LoadedApp;
+  routes: HttpFunctionRoute[];
+  routePrefix: string;
+  /** Expected key for non-anonymous routes and the admin API; unset, those always answer 401. */
+  localKey: string | undefined;
+  /** Starts the named non-HTTP function with `input`; undefined when there is none of that name. */
+  runFunctionNow(name: string, input: string): Promise<void> | undefined;
+}
+
+export interface HttpHost {
+  port: number;
+  /** Starts serving the app; until then every request is answered 503, as a starting host does. */
+  serve(app: ServedApp): void;
+  /** Stops accepting requests and waits (bounded) for the ones in progress. */
+  close(timeoutMs: number): Promise<void>;
+}
+
+async function handleFunctionRequest(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  url: URL,
+  segments: string[],
+  served: ServedApp,
+): Promise<void> {
+  const method = (req.method ?? "GET").toUpperCase();
+  const functionSegments = functionPathSegments(segments, served.routePrefix);
+  // Azure answers 404 both for unknown paths and for known paths with a method not allowed.
+  let matched: { route: HttpFunctionRoute; params: Record<string, string> } | undefined;
+  for (const route of functionSegments ? served.routes : []) {
+    const params = route.methods.has(method) ? route.route.match(functionSegments ?? []) : null;
+    if (params) {
+      matched = { route, params };
+      break;
+    }
+  }
+  if (!matched) return sendEmpty(res, 404);
+  if (matched.route.authLevel !== "anonymous" && !hasLocalKey(req, url, served.localKey)) {
+    return sendEmpty(res, 401);
+  }
+
+  const body = await readBody(req);
+  const request: RpcHttpData = {
+    method,
+    url: url.toString(),
+    headers: flattenHeaders(req),
+    query: flattenQuery(url),
+    params: matched.params,
+    body: body.length > 0 ? { bytes: body } : null,
+  };
+  const { fn } = matched.route;
+  const response = await invokeFunction(served.app, fn, {
+    reason: `${method} ${url.pathname}`,
+    triggerData: { http: request },
+  });
+  sendFunctionResponse(res, httpOutput(fn, response));
+}
+
+const CLIENT_ERRORS: Record<string, { status: number; detail: string }> = {
+  HPE_HEADER_OVERFLOW: { status: 431, detail: "the request's headers are too large" },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, detail: "the request did not arrive in time" },
+};
+
+/**
+ * A request the HTTP parser refuses (a malformed request line or header) is answered with
+ * problem+json like every other refusal, instead of Node's bare status line.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
+  const { status, detail } = CLIENT_ERRORS[error.code ?? ""] ?? {
+    status: 400,
+    detail: "the request line or a header is malformed",
+  };
+  const body = problemBody(status, detail);
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/problem+json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * Listens on 127.0.0.1:port before the app loads, so a busy port stops start-up at once (with one
+ * line naming `chosenBy`) and the app can be given the port actually bound.
+ */
+export function listenHttp(port: number, chosenBy: string): Promise<HttpHost> {
+  let served: ServedApp | undefined;
+  let boundPort = port;
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", `http://${req.headers.host ?? "127.0.0.1"}`);
-    const method = (req.method ?? "GET").toUpperCase();
-    const segments = functionPathSegments(url.pathname, routePrefix);
-    // Azure answers 404 both for unknown paths and for known paths with a method not allowed.
-    let matched: { route: HttpFunctionRoute; params: Record<string, string> } | undefined;
-    for (const route of segments ? routes : []) {
-      const params = route.methods.has(method) ? route.route.match(segments ?? []) : null;
-      if (params) {
-        matched = { route, params };
-        break;
-      }
+    const url = requestUrl(req, `127.0.0.1:${boundPort}`);
+    if (typeof url === "string") return sendProblem(res, 400, url);
+    if (!served) {
+      return sendProblem(res, 503, "the Functions host is starting", {
+        "retry-after": "1",
+      });
     }
-    if (!matched) return sendEmpty(res, 404);
-    if (!isAuthorized(matched.route, req, url, localKey)) return sendEmpty(res, 401);
-
-    const body = await readBody(req);
-    const request: RpcHttpData = {
-      method,
-      url: url.toString(),
-      headers: flattenHeaders(req),
-      query: flattenQuery(url),
-      params: matched.params,
-      body: body.length > 0 ? { bytes: body } : null,
-    };
-    const { fn } = matched.route;
-    const response = await invokeFunction(app, fn, {
-      reason: `${method} ${url.pathname}`,
-      triggerData: { http: request },
-    });
-    sendFunctionResponse(res, httpOutput(fn, response));
+    const segments = splitPath(url.pathname);
+    if (segments[0]?.toLowerCase() === "admin") {
+      return handleAdminRequest(req, res, url, segments.map(decodeSegment), served);
+    }
+    return handleFunctionRequest(req, res, url, segments, served);
   }
 
   const server = http.createServer((req, res) => {
@@ -229,14 +292,17 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningHttp
       res.end("Internal Server Error");
     });
   });
+  server.on("clientError", answerClientError);
 
   return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, "127.0.0.1", () => {
-      server.off("error", reject);
+    server.once("error", (error) => reject(portUnavailable(error, port, chosenBy) ?? error));
+    server.listen(port, "127.0.0.1", () => {
+      server.removeAllListeners("error");
       server.on("error", (error) => logHost("error", `HTTP server error: ${error.message}`));
+      boundPort = (server.address() as AddressInfo).port;
       resolve({
-        port: (server.address() as AddressInfo).port,
+        port: boundPort,
+        serve: (app) => (served = app),
         close: (timeoutMs) =>
           new Promise<void>((done) => {
             const forceClose = setTimeout(() => server.closeAllConnections(), timeoutMs);

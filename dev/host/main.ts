@@ -1,8 +1,9 @@
 /**
  * Command line for the local Functions host (stands in for `func start`):
- *   tsx dev/host/main.ts [--app-root <dir>] [--entry <file>] [--port <n>] [--print-metadata]
+ *   npx tsx dev/host/main.ts [--app-root <dir>] [--entry <file>] [--port <n>] [--print-metadata]
  */
 import { Command, InvalidArgumentError } from "commander";
+import { parsePort } from "../local-ports";
 import { loadApp, startHost, type RunningHost } from "./host";
 import { registrationMetadata } from "./load-app";
 import { oneLineMessage } from "./startup-error";
@@ -14,11 +15,9 @@ interface CliOptions {
   printMetadata?: boolean;
 }
 
-function parsePort(text: string): number {
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new InvalidArgumentError("must be a port number (0-65535).");
-  }
+function portOption(text: string): number {
+  const port = parsePort(text);
+  if (port === undefined) throw new InvalidArgumentError("must be a port number (0-65535).");
   return port;
 }
 
@@ -55,7 +54,7 @@ async function main(): Promise<void> {
       "--entry <file>",
       "the app's entry, relative to the app root (default functions/index.ts)",
     )
-    .option("--port <port>", "HTTP port (default: setting RELAY_PORT, else 7071)", parsePort)
+    .option("--port <port>", "HTTP port (default: setting RELAY_PORT, else 7071)", portOption)
     .option(
       "--print-metadata",
       "print the function metadata Azure would receive, as JSON, and exit",

@@ -67,7 +67,8 @@ function compileSegment(segment: string, template: string, isLast: boolean): Com
     if (star && !isLast) {
       throw new Error(`Catch-all "${match[0]}" must be the last segment in route "${template}".`);
     }
-    let valuePattern = star ? ".*" : "[^/]+";
+    // Segments are split before decoding, so a decoded "/" (from %2F) belongs to its segment.
+    let valuePattern = star ? ".*" : ".+";
     if (constraint) {
       const constraintPattern = CONSTRAINT_PATTERNS[constraint.toLowerCase()];
       if (!constraintPattern) {

@@ -1,4 +1,6 @@
+import { randomUUID } from "node:crypto";
 import {
+  parseServiceBusConnectionString,
   ServiceBusClient,
   type ProcessErrorArgs,
   type ServiceBusReceivedMessage,
@@ -11,6 +13,7 @@ import type { LoadedApp } from "./load-app";
 import { describeError, logHost } from "./log";
 import type { ServiceBusHostOptions } from "./settings";
 import { StartupError } from "./startup-error";
+import { waitAtMost } from "./wait";
 
 /** The connection setting the Functions host uses when a trigger names none. */
 const DEFAULT_CONNECTION_SETTING = "AzureWebJobsServiceBus";
@@ -63,6 +66,7 @@ export function serviceBusTriggers(
         `Function "${name}" needs the Service Bus connection setting "${connectionSetting}", which is not set.`,
       );
     }
+    checkConnectionString(connectionSetting, connectionString);
     const queueName = typeof binding.queueName === "string" ? binding.queueName : undefined;
     const topicName = typeof binding.topicName === "string" ? binding.topicName : undefined;
     const subscriptionName =
@@ -87,6 +91,36 @@ export function serviceBusTriggers(
     });
   }
   return triggers;
+}
+
+/**
+ * Refuses a connection string the SDK would only fail on when connecting (or, for a missing key,
+ * with a message that names no setting). The value itself is never repeated: it holds a key.
+ */
+function checkConnectionString(setting: string, connectionString: string): void {
+  const refuse = (reason: string): never => {
+    throw new StartupError(
+      `Setting ${setting} is not a valid Service Bus connection string: ${reason}`,
+    );
+  };
+  let parts: ReturnType<typeof parseServiceBusConnectionString>;
+  try {
+    parts = parseServiceBusConnectionString(connectionString);
+  } catch (error) {
+    return refuse((error as Error).message);
+  }
+  let endpoint: URL | undefined;
+  try {
+    endpoint = new URL(parts.endpoint);
+  } catch {
+    // reported below
+  }
+  if (endpoint?.protocol !== "sb:" || !endpoint.hostname) {
+    refuse("Endpoint must look like sb://<namespace>.servicebus.windows.net/");
+  }
+  if (!parts.sharedAccessSignature && !(parts.sharedAccessKeyName && parts.sharedAccessKey)) {
+    refuse("it needs SharedAccessKeyName and SharedAccessKey, or SharedAccessSignature");
+  }
 }
 
 /** The message body as the Functions host hands it to a Node.js function. */
@@ -130,6 +164,33 @@ function messageTriggerMetadata(message: ServiceBusReceivedMessage): Record<stri
     metadata.SequenceNumber = { int: message.sequenceNumber.toNumber() };
   }
   return metadata;
+}
+
+/**
+ * Runs a Service Bus function once with `input` as the message body, as the admin API does: the
+ * body is passed as text (parsed as JSON by the library when it is JSON) and the trigger
+ * metadata is that of a first delivery, since no queue is involved.
+ */
+export function runServiceBusFunctionNow(
+  app: LoadedApp,
+  trigger: ServiceBusTrigger,
+  input: string,
+): Promise<void> {
+  const now = new Date().toISOString();
+  return invokeFunction(app, trigger.fn, {
+    reason: "This function was programmatically called via the host APIs.",
+    triggerData: messageBodyData(Buffer.from(input), trigger.dataType),
+    triggerMetadata: {
+      MessageId: { string: randomUUID().replace(/-/g, "") },
+      DeliveryCount: { int: 1 },
+      EnqueuedTimeUtc: { string: now },
+      ApplicationProperties: { json: "{}" },
+      UserProperties: { json: "{}" },
+    },
+  }).then(
+    () => undefined,
+    () => undefined, // logged with its stack by invokeFunction; there is no message to abandon
+  );
 }
 
 export interface RunningServiceBusListeners {
@@ -252,11 +313,3 @@ export function startServiceBusListeners(
 
 /** How long disconnecting may take after the shutdown budget for invocations is spent. */
 const CLOSE_GRACE_MS = 2_000;
-
-/** Resolves when `promise` settles or after `ms`, whichever comes first. */
-async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const elapsed = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(ms, 0))));
-  await Promise.race([promise, elapsed]);
-  clearTimeout(timer);
-}

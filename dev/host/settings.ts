@@ -36,21 +36,29 @@ function readJsonFile<T>(filePath: string, schema: z.ZodType<T>): T {
 /**
  * The app settings as `func start` sees them: `Values` from local.settings.json (created from the
  * sample on first run), with environment variables taking precedence. The result is also written
- * to `process.env`, because the app reads its settings from there while it loads.
+ * to `process.env`, because the app reads its settings from there while it loads. Returns the
+ * names whose value came from the file.
  */
-export function applyLocalSettings(appRoot: string, env: NodeJS.ProcessEnv = process.env): void {
+export function applyLocalSettings(
+  appRoot: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Set<string> {
   const settingsPath = path.join(appRoot, LOCAL_SETTINGS_FILE);
   const samplePath = path.join(appRoot, LOCAL_SETTINGS_SAMPLE_FILE);
   if (!fs.existsSync(settingsPath) && fs.existsSync(samplePath)) {
     fs.copyFileSync(samplePath, settingsPath, fs.constants.COPYFILE_EXCL);
     process.stdout.write(`Created ${settingsPath} from ${LOCAL_SETTINGS_SAMPLE_FILE}\n`);
   }
-  if (!fs.existsSync(settingsPath)) return;
+  const takenFromFile = new Set<string>();
+  if (!fs.existsSync(settingsPath)) return takenFromFile;
 
   const { Values } = readJsonFile(settingsPath, localSettingsSchema);
   for (const [name, value] of Object.entries(Values)) {
-    if (env[name] === undefined) env[name] = value;
+    if (env[name] !== undefined) continue;
+    env[name] = value;
+    takenFromFile.add(name);
   }
+  return takenFromFile;
 }
 
 /** TimeSpan text as host.json uses it: "hh:mm:ss" or "d.hh:mm:ss" (fractional seconds allowed). */

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import {
   FIXTURES,
@@ -126,6 +127,83 @@ describe("local Functions host: HTTP triggers (child process)", () => {
     expect(response.status).toBe(204);
   });
 
+  /** Sends `request` as is and returns the raw answer (the host closes after a refusal). */
+  function rawRequest(request: string): Promise<{ status: number; headers: string; body: string }> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(host.port, "127.0.0.1", () => socket.end(request));
+      let answer = "";
+      socket.setTimeout(10_000, () => socket.destroy(new Error("no answer within 10 s")));
+      socket.on("data", (chunk: Buffer) => (answer += chunk.toString("latin1")));
+      socket.on("error", reject);
+      socket.on("close", () => {
+        const [head = "", body = ""] = answer.split("\r\n\r\n", 2);
+        resolve({ status: Number(head.split(" ", 2)[1]), headers: head.toLowerCase(), body });
+      });
+    });
+  }
+
+  it.each(["a b", "[::1", "%", "a/b", "user@host"])(
+    "answers 400 problem+json to the Host header %j",
+    async (hostHeader) => {
+      const answer = await rawRequest(
+        `GET /api/stores/s1/items/1 HTTP/1.1\r\nHost: ${hostHeader}\r\nConnection: close\r\n\r\n`,
+      );
+      expect(answer.status).toBe(400);
+      expect(answer.headers).toContain("content-type: application/problem+json");
+      expect(JSON.parse(answer.body)).toEqual({
+        type: "about:blank",
+        title: "Bad Request",
+        status: 400,
+        detail: "the Host header is malformed",
+      });
+    },
+  );
+
+  it.each([
+    [
+      "a request line with extra parts",
+      "GET /api/stores/s1/items/1 HTTP/1.1 extra\r\nHost: x\r\n\r\n",
+    ],
+    ["a header name with a space", "GET /api/echo HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n"],
+    ["a header without a colon", "GET /api/echo HTTP/1.1\r\nHost: x\r\nnocolon\r\n\r\n"],
+    ["a control character in the target", "GET /api/\x01 HTTP/1.1\r\nHost: x\r\n\r\n"],
+    ["an absolute-form target with a bad host", "GET http://%/x HTTP/1.1\r\nHost: x\r\n\r\n"],
+  ])("answers 400 problem+json to %s", async (_what, request) => {
+    const answer = await rawRequest(request);
+    expect(answer.status).toBe(400);
+    expect(answer.headers).toContain("content-type: application/problem+json");
+    expect(JSON.parse(answer.body)).toMatchObject({ title: "Bad Request", status: 400 });
+  });
+
+  it("answers 431 problem+json to headers too large to parse", async () => {
+    const answer = await rawRequest(
+      `GET /api/stores/s1/items/1 HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`,
+    );
+    expect(answer.status).toBe(431);
+    expect(JSON.parse(answer.body)).toMatchObject({
+      title: "Request Header Fields Too Large",
+      status: 431,
+    });
+  });
+
+  it("keeps serving after malformed requests", async () => {
+    expect((await fetch(url("/api/stores/s1/items/1"))).status).toBe(200);
+  });
+
+  it.each([
+    ["a%2Fb", "a/b"],
+    ["a%zz", "a%zz"],
+    ["%FF%FE", "%FF%FE"],
+  ])(
+    "passes the path segment %s into its route parameter (as %j) for the function to judge",
+    async (segment, value) => {
+      const response = await fetch(url(`/api/stores/${segment}/items/1`));
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { params: unknown };
+      expect(body.params).toEqual({ storeId: value, itemId: "1" });
+    },
+  );
+
   it("stops on SIGTERM with exit code 0", async () => {
     const other = await startHostProcess({ appRoot, entry });
     expect(await other.stop("SIGTERM")).toBe(0);
@@ -229,6 +307,114 @@ describe("local Functions host: settings and startup failures", () => {
     expect(result.stderr.trimEnd().split("\n")).toHaveLength(1);
     expect(result.stderr).toContain(path.join(appRoot, "local.settings.json"));
   });
+
+  it("follows its port in the sample's RELAY_PUBLIC_BASE_URL, and the emulator ports in its connection strings", async () => {
+    const sample = fs.readFileSync(path.join(__dirname, "..", "..", "local.settings.sample.json"));
+    const sampleValues = JSON.parse(sample.toString()).Values as Record<string, string>;
+    const appRoot = makeAppRoot({
+      localSettingsText: JSON.stringify({
+        IsEncrypted: false,
+        Values: { ...sampleValues, FIXTURE_REQUIRED_SETTING: "set" },
+      }),
+    });
+    const host = await startHostProcess({
+      appRoot,
+      entry,
+      env: { AZURITE_TABLE_PORT: "20002", SERVICEBUS_EMULATOR_PORT: "15672" },
+    });
+    const setting = async (name: string): Promise<unknown> =>
+      ((await (await fetch(`${host.baseUrl}/api/settings/${name}`)).json()) as { value: unknown })
+        .value;
+    try {
+      expect(await setting("RELAY_PUBLIC_BASE_URL")).toBe(`http://localhost:${host.port}`);
+      expect(await setting("AzureWebJobsStorage")).toContain(
+        "TableEndpoint=http://127.0.0.1:20002/devstoreaccount1;",
+      );
+      expect(await setting("ServiceBusConnection")).toContain("Endpoint=sb://localhost:15672;");
+    } finally {
+      await host.stop();
+      fs.rmSync(appRoot, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps a RELAY_PUBLIC_BASE_URL set in the environment", async () => {
+    const appRoot = makeAppRoot({ sampleValues: { FIXTURE_REQUIRED_SETTING: "set" } });
+    const host = await startHostProcess({
+      appRoot,
+      entry,
+      env: { RELAY_PUBLIC_BASE_URL: "https://relay.example.com" },
+    });
+    try {
+      const answer = await fetch(`${host.baseUrl}/api/settings/RELAY_PUBLIC_BASE_URL`);
+      expect(await answer.json()).toEqual({ value: "https://relay.example.com" });
+    } finally {
+      await host.stop();
+      fs.rmSync(appRoot, { recursive: true, force: true });
+    }
+  });
+
+  it("exits 1 with one line naming RELAY_PORT when it is not a port", async () => {
+    const appRoot = makeAppRoot({ sampleValues: { FIXTURE_REQUIRED_SETTING: "set" } });
+    const result = await runHostToExit({ appRoot, entry, env: { RELAY_PORT: "abc" } });
+    fs.rmSync(appRoot, { recursive: true, force: true });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe("Setting RELAY_PORT must be a port number (0-65535)\n");
+  });
+
+  it("exits 1 with one line naming what chose a busy port", async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const { port } = holder.address() as net.AddressInfo;
+    const appRoot = makeAppRoot({ sampleValues: { FIXTURE_REQUIRED_SETTING: "set" } });
+    try {
+      const fromSetting = await runHostToExit({
+        appRoot,
+        entry,
+        env: { RELAY_PORT: String(port) },
+      });
+      expect(fromSetting.code).toBe(1);
+      expect(fromSetting.stderr).toMatch(
+        new RegExp(`^Port ${port} \\(RELAY_PORT\\) is in use: [^\\n]+\\n$`),
+      );
+      const fromOption = await runHostToExit({ appRoot, entry, args: ["--port", String(port)] });
+      expect(fromOption.stderr).toMatch(
+        new RegExp(`^Port ${port} \\(--port\\) is in use: [^\\n]+\\n$`),
+      );
+    } finally {
+      holder.close();
+      fs.rmSync(appRoot, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    ["garbage secret-value-42", /each part of the connection string must have an `=` assignment/],
+    [
+      "Endpoint=sb://localhost:abc;SharedAccessKeyName=k;SharedAccessKey=secret-value-42",
+      /Endpoint must look like/,
+    ],
+    [
+      "Endpoint=sb://localhost:5672;SharedAccessKeyName=secret-value-42",
+      /should have SharedAccessKey/,
+    ],
+  ])(
+    "exits 1 with one line naming a malformed ServiceBusConnection (%s)",
+    async (value, reason) => {
+      const appRoot = makeAppRoot({});
+      const result = await runHostToExit({
+        appRoot,
+        entry: serviceBusEntry,
+        env: { ServiceBusConnection: value },
+      });
+      fs.rmSync(appRoot, { recursive: true, force: true });
+      expect(result.code).toBe(1);
+      expect(result.stderr.trimEnd().split("\n")).toHaveLength(1);
+      expect(result.stderr).toMatch(
+        /^Setting ServiceBusConnection is not a valid Service Bus connection string: /,
+      );
+      expect(result.stderr).toMatch(reason);
+      expect(result.stderr + result.stdout).not.toContain("secret-value-42");
+    },
+  );
 
   it("exits 1 with one line naming a Service Bus trigger's missing connection setting", async () => {
     const appRoot = makeAppRoot({});

@@ -9,6 +9,7 @@ import {
   startHostProcess,
   type RunningHostProcess,
 } from "../fixtures/host-app-harness/host-process";
+import { readRecords, waitFor } from "../fixtures/host-app-harness/records";
 
 const entry = path.join(FIXTURES, "host-app-servicebus", "index.ts");
 const POISON_MAX_DELIVERY_COUNT = 3;
@@ -23,27 +24,8 @@ interface Recorded {
   triggerMetadata: Record<string, unknown>;
 }
 
-function readRecords(file: string): Recorded[] {
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, "utf8")
-    .split("\n")
-    .filter((line) => line.length > 0)
-    .map((line) => JSON.parse(line) as Recorded);
-}
-
-async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+function readRecordFile(file: string): Recorded[] {
+  return readRecords<Recorded>(file);
 }
 
 describe("local Functions host: Service Bus triggers against the emulator", () => {
@@ -122,7 +104,7 @@ describe("local Functions host: Service Bus triggers against the emulator", () =
     await sender.close();
 
     const [record] = await waitFor("the message to be recorded", () => {
-      const records = readRecords(recordFile);
+      const records = readRecordFile(recordFile);
       return records.length > 0 ? records : undefined;
     });
     expect(record?.functionName).toBe("recordMessage");
@@ -141,7 +123,7 @@ describe("local Functions host: Service Bus triggers against the emulator", () =
 
     // Completed, so it is not delivered again once its 2 s lock would have expired.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
-    expect(readRecords(recordFile)).toHaveLength(1);
+    expect(readRecordFile(recordFile)).toHaveLength(1);
     expect(await host.stop("SIGTERM")).toBe(0);
   });
 
@@ -160,7 +142,7 @@ describe("local Functions host: Service Bus triggers against the emulator", () =
     if (deadLettered) await deadLetters.completeMessage(deadLettered);
     await deadLetters.close();
 
-    const attempts = readRecords(recordFile);
+    const attempts = readRecordFile(recordFile);
     expect(attempts.map((a) => a.triggerMetadata.deliveryCount)).toEqual([1, 2, 3]);
     expect(attempts[0]?.message).toBe("not processable");
     expect(await host.stop("SIGTERM")).toBe(0);
@@ -175,19 +157,63 @@ describe("local Functions host: Service Bus triggers against the emulator", () =
 
     const doomed = await startHost(recordFile, { FIXTURE_HANDLER_DELAY_MS: "300" });
     await waitFor("a first message to be processed", () =>
-      readRecords(recordFile).length > 0 ? true : undefined,
+      readRecordFile(recordFile).length > 0 ? true : undefined,
     );
     expect(await doomed.stop("SIGKILL")).toBeNull();
-    const beforeRestart = new Set(readRecords(recordFile).map((r) => r.triggerMetadata.messageId));
+    const beforeRestart = new Set(
+      readRecordFile(recordFile).map((r) => r.triggerMetadata.messageId),
+    );
     expect(beforeRestart.size).toBeLessThan(messageIds.length);
 
     const restarted = await startHost(recordFile);
     const processed = await waitFor("every message to be processed after the restart", () => {
-      const ids = new Set(readRecords(recordFile).map((r) => r.triggerMetadata.messageId));
+      const ids = new Set(readRecordFile(recordFile).map((r) => r.triggerMetadata.messageId));
       return messageIds.every((id) => ids.has(id)) ? ids : undefined;
     });
     expect([...processed].sort()).toEqual([...messageIds].sort());
     expect(await restarted.stop("SIGTERM")).toBe(0);
+  });
+
+  it("runs a Service Bus function now through POST /admin/functions/<name>, input as the body", async () => {
+    const recordFile = path.join(workDir, "admin.jsonl");
+    const host = await startHost(recordFile, {
+      RELAY_LOCAL_KEY: "sb-admin-key",
+      FIXTURE_HANDLER_DELAY_MS: "300",
+    });
+    const run = (name: string, input: string): Promise<Response> =>
+      fetch(`${host.baseUrl}/admin/functions/${name}`, {
+        method: "POST",
+        headers: { "x-functions-key": "sb-admin-key", "content-type": "application/json" },
+        body: JSON.stringify({ input }),
+      });
+
+    const asJson = await run("recordMessage", JSON.stringify({ storeId: "s9", n: 1 }));
+    expect(asJson.status).toBe(202);
+    expect(await asJson.text()).toBe("");
+    // Answered after the run (which takes 300 ms), so its record is there already.
+    expect(readRecordFile(recordFile)).toEqual([
+      {
+        functionName: "recordMessage",
+        message: { storeId: "s9", n: 1 },
+        triggerMetadata: expect.objectContaining({
+          deliveryCount: 1,
+          messageId: expect.stringMatching(/^[0-9a-f]{32}$/),
+        }),
+      },
+    ]);
+
+    expect((await run("RecordMessage", "plain text")).status).toBe(202);
+    expect(readRecordFile(recordFile)[1]?.message).toBe("plain text");
+
+    // A throw is logged, the answer is still 202 (Azure does not report the outcome either).
+    expect((await run("alwaysFails", "x")).status).toBe(202);
+    await host.waitForStdout(/\[alwaysFails\] error: Executed \(Failed.*this handler always fails/);
+    expect(readRecordFile(recordFile).map((r) => r.functionName)).toEqual([
+      "recordMessage",
+      "recordMessage",
+      "alwaysFails",
+    ]);
+    expect(await host.stop("SIGTERM")).toBe(0);
   });
 
   it("lets an in-flight invocation finish on SIGTERM, then exits 0", async () => {
@@ -199,7 +225,7 @@ describe("local Functions host: Service Bus triggers against the emulator", () =
 
     await host.waitForStdout(/\[recordMessage\] info: Executing/);
     expect(await host.stop("SIGTERM")).toBe(0);
-    expect(readRecords(recordFile).map((r) => r.triggerMetadata.messageId)).toEqual([
+    expect(readRecordFile(recordFile).map((r) => r.triggerMetadata.messageId)).toEqual([
       "graceful-one",
     ]);
     expect(host.output().stdout).toMatch(/\[recordMessage\] info: Executed \(Succeeded/);
