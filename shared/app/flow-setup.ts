@@ -16,17 +16,13 @@ import {
 import type { PlatformAnswer, PowerPlatformTarget } from "../ports";
 import type { RelayDeps } from "./deps";
 import { conflict, invalid, notFound, upstream } from "./errors";
-import { linkWorkflow, type LinkView } from "./links";
+import { approversSchema, linkWorkflow, workflowNameSchema, type LinkView } from "./links";
 import { fieldErrors, parseBody } from "./validation";
 
 /** What the administrator may say about the flow; the stored link fills in the rest. */
-const flowSetupSchema = z.object({
-  workflowName: z.string().trim().min(1).max(256).optional(),
-  approvers: z
-    .array(z.email({ message: "must be an email address" }))
-    .min(1)
-    .max(50)
-    .optional(),
+export const flowSetupSchema = z.object({
+  workflowName: workflowNameSchema.optional(),
+  approvers: approversSchema.min(1).optional(),
   flowAuth: z.enum(["sas", "entra"]).optional(),
   connectionReferenceLogicalName: z
     .string()

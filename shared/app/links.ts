@@ -7,23 +7,59 @@ import type { RelayDeps } from "./deps";
 import { conflict, notFound } from "./errors";
 import { parseBody } from "./validation";
 
+/** Limits that keep a link well inside a Table row (a String property holds 32 K characters). */
+export const MAX_FLOW_URL_LENGTH = 4096;
+export const MAX_APPROVERS = 50;
+/** RFC 5321's longest mailbox; a UPN has the same shape. */
+export const MAX_APPROVER_LENGTH = 320;
+export const MAX_REQUEST_ID_POINTER_LENGTH = 512;
+
+/** One approver: an email address or a UPN (`alice@contoso.com`). */
+export const approverSchema = z
+  .email({ message: "must be an email address" })
+  .max(MAX_APPROVER_LENGTH, { message: `must be at most ${MAX_APPROVER_LENGTH} characters` });
+
+export const approversSchema = z
+  .array(approverSchema, { message: "must be a list of email addresses" })
+  .max(MAX_APPROVERS, { message: `must name at most ${MAX_APPROVERS} approvers` });
+
+export const workflowNameSchema = z
+  .string({ message: "must be text" })
+  .trim()
+  .min(1, { message: "must not be empty" })
+  .max(256, { message: "must be at most 256 characters" });
+
+/**
+ * The body of `PUT .../flow` (CONTRACT section 2), as the OpenAPI document shows it; the flow URL
+ * is also checked against the settings' allow-list by `linkSchema`.
+ */
+export const linkBodySchema = z.object({
+  requestUrl: z
+    .string({ message: "is required" })
+    .max(MAX_FLOW_URL_LENGTH, { message: `must be at most ${MAX_FLOW_URL_LENGTH} characters` })
+    .meta({ format: "uri", description: "the flow's HTTP POST URL" }),
+  workflowName: workflowNameSchema.optional(),
+  approvers: approversSchema.default([]),
+  flowAuth: z
+    .enum(["sas", "entra"], { message: "must be sas or entra" })
+    .optional()
+    .meta({ description: "default: sas when the URL carries sig, else entra" }),
+  requestIdPointer: z
+    .string({ message: "must be a JSON pointer such as /request/id" })
+    .max(MAX_REQUEST_ID_POINTER_LENGTH, {
+      message: `must be at most ${MAX_REQUEST_ID_POINTER_LENGTH} characters`,
+    })
+    .regex(jsonPointerPattern, { message: "must be a JSON pointer such as /request/id" })
+    .optional(),
+  rotateTriggerKey: z.boolean({ message: "must be true or false" }).default(false),
+});
+
 function linkSchema(deps: RelayDeps) {
-  return z.object({
-    requestUrl: z.string({ message: "is required" }).superRefine((value, ctx) => {
+  return linkBodySchema.extend({
+    requestUrl: linkBodySchema.shape.requestUrl.superRefine((value, ctx) => {
       const check = checkFlowUrl(value, deps.settings.flowUrlPolicy);
       if (!check.ok) ctx.addIssue({ code: "custom", message: check.message });
     }),
-    workflowName: z.string().trim().min(1).max(256).optional(),
-    approvers: z
-      .array(z.email({ message: "must be an email address" }))
-      .max(50)
-      .default([]),
-    flowAuth: z.enum(["sas", "entra"]).optional(),
-    requestIdPointer: z
-      .string()
-      .regex(jsonPointerPattern, { message: "must be a JSON pointer such as /request/id" })
-      .optional(),
-    rotateTriggerKey: z.boolean().default(false),
   });
 }
 
