@@ -63,7 +63,7 @@ const guid = (what: string) =>
 /** Where a Dataverse environment lives, from its organization code and region. */
 const DATAVERSE_URL_TEMPLATE = "https://{org}.{region}.dynamics.com";
 
-const environmentSchema = z
+export const environmentSchema = z
   .object({
     AzureWebJobsStorage: optionalText,
     TABLES_CONNECTION: optionalText,

@@ -13,6 +13,7 @@ import { getLink, linkWorkflow, unlinkWorkflow } from "./app/links";
 import { recordDecision } from "./app/record-decision";
 import { getRequestStatus, listRequests, redriveRequest } from "./app/requests";
 import { getStore, registerStore } from "./app/stores";
+import { openApiDocument } from "./http/openapi";
 
 export { parseStepMessage } from "./app/step-message";
 export { getRelay } from "./composition";
@@ -35,6 +36,7 @@ export const useCases = {
   redriveRequest,
   dispatchToFlow,
   applyDecision,
+  openApiDocument,
 };
 
 export type UseCases = typeof useCases;
