@@ -7,6 +7,7 @@ import { relayConfig } from "../shared/runtime";
 relayConfig();
 
 import "./health";
+import "./openapi";
 import "./register-store";
 import "./get-store";
 import "./link-workflow";

@@ -5,7 +5,7 @@
  * A namespace import, not `{ z }`, so the bundler keeps only the parts the schema uses.
  */
 import * as z from "zod/mini";
-import { checkServiceUrl } from "./domain/flow-url";
+import { checkServiceUrl, isHostPattern } from "./domain/flow-url";
 
 /** A setting that is missing or malformed; its message is the one line the host prints. */
 export class ConfigError extends Error {
@@ -40,8 +40,9 @@ const optionalText = z.pipe(
 );
 
 const hostPattern = z.string().check(
-  z.regex(/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i, {
-    error: "must be comma-separated host names, optionally starting with '*.'",
+  z.refine(isHostPattern, {
+    error:
+      "must be comma-separated host names or IP addresses (localhost, 127.0.0.1, ::1), optionally starting with '*.'",
   }),
 );
 
@@ -62,7 +63,7 @@ const guid = (what: string) =>
 /** Where a Dataverse environment lives, from its organization code and region. */
 const DATAVERSE_URL_TEMPLATE = "https://{org}.{region}.dynamics.com";
 
-const environmentSchema = z
+export const environmentSchema = z
   .object({
     AzureWebJobsStorage: optionalText,
     TABLES_CONNECTION: optionalText,

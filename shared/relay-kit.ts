@@ -15,6 +15,7 @@ import { recordDecision } from "./app/record-decision";
 import { reconcile } from "./app/reconcile";
 import { getRequestStatus, listRequests, redriveRequest } from "./app/requests";
 import { getStore, registerStore } from "./app/stores";
+import { openApiDocument } from "./http/openapi";
 
 export { parseStepMessage } from "./app/step-message";
 export { getAdminAuthenticator, getRelay } from "./composition";
@@ -40,6 +41,7 @@ export const useCases = {
   dispatchToFlow,
   applyDecision,
   reconcile,
+  openApiDocument,
 };
 
 export type UseCases = typeof useCases;

@@ -1,13 +1,21 @@
+/**
+ * The body of a claim (CONTRACT section 4b): who the flow run is, as Power Automate names it in
+ * `workflow()`. The claim use case parses with it, and the OpenAPI document shows it.
+ */
 import { z } from "zod";
 
-/** `runId`, `flowName` and `environmentName` as Power Automate names them (CONTRACT 4b). */
-const runPart = z
-  .string()
-  .regex(/^[A-Za-z0-9._-]{1,128}$/, "must be 1 to 128 letters, digits, '.', '_' or '-'");
+const runPart = (what: string) =>
+  z
+    .string({ message: `must be the ${what}` })
+    .regex(/^[A-Za-z0-9._-]{1,128}$/, {
+      message: "must be 1-128 letters, digits, '.', '_' or '-'",
+    })
+    .meta({ description: `the ${what}` });
 
-/** The body a flow run posts to claim its request. */
 export const claimBodySchema = z.object({
-  runId: runPart,
-  flowName: runPart,
-  environmentName: runPart,
+  runId: runPart("run's name, workflow()['run']['name']"),
+  flowName: runPart("flow's name, workflow()['name']"),
+  environmentName: runPart("environment's name, workflow()['tags']['environmentName']"),
 });
+
+export type ClaimBody = z.infer<typeof claimBodySchema>;

@@ -16,17 +16,13 @@ import {
 import type { PlatformAnswer, PowerPlatformTarget } from "../ports";
 import type { RelayDeps } from "./deps";
 import { RelayProblem, conflict, invalid, notFound, upstream } from "./errors";
-import { linkWorkflow, type LinkView } from "./links";
+import { approversSchema, linkWorkflow, workflowNameSchema, type LinkView } from "./links";
 import { fieldErrors, parseBody } from "./validation";
 
 /** What the administrator may say about the flow; the stored link fills in the rest. */
-const flowSetupSchema = z.object({
-  workflowName: z.string().trim().min(1).max(256).optional(),
-  approvers: z
-    .array(z.email({ message: "must be an email address" }))
-    .min(1)
-    .max(50)
-    .optional(),
+export const flowSetupSchema = z.object({
+  workflowName: workflowNameSchema.optional(),
+  approvers: approversSchema.min(1).optional(),
   flowAuth: z.enum(["sas", "entra"]).optional(),
   connectionReferenceLogicalName: z
     .string()
@@ -200,12 +196,10 @@ export async function createFlow(
       approvers: input.approvers,
       flowAuth: input.flowAuth,
       ...(existing?.requestIdPointer && { requestIdPointer: existing.requestIdPointer }),
+      // The relay's template claims each request (CONTRACT 4b).
+      claims: true,
     }),
   );
-  // The flow is the relay's template, which claims each request: reconciliation may call it
-  // again when a run never claims (CONTRACT 6b). The link's own schema does not take the field.
-  const stored = await deps.links.get(storeId, workflowId);
-  if (stored) await deps.links.put({ ...stored, claims: true });
   return { ...link, cloudFlow: { flowId, environmentId, name, state: "on" } };
 }
 

@@ -7,23 +7,66 @@ import type { RelayDeps } from "./deps";
 import { conflict, notFound } from "./errors";
 import { parseBody } from "./validation";
 
+/** Limits that keep a link well inside a Table row (a String property holds 32 K characters). */
+export const MAX_FLOW_URL_LENGTH = 4096;
+export const MAX_APPROVERS = 50;
+/** RFC 5321's longest mailbox; a UPN has the same shape. */
+export const MAX_APPROVER_LENGTH = 320;
+export const MAX_REQUEST_ID_POINTER_LENGTH = 512;
+
+/** One approver: an email address or a UPN (`alice@contoso.com`). */
+export const approverSchema = z
+  .email({ message: "must be an email address" })
+  .max(MAX_APPROVER_LENGTH, { message: `must be at most ${MAX_APPROVER_LENGTH} characters` });
+
+export const approversSchema = z
+  .array(approverSchema, { message: "must be a list of email addresses" })
+  .max(MAX_APPROVERS, { message: `must name at most ${MAX_APPROVERS} approvers` });
+
+export const workflowNameSchema = z
+  .string({ message: "must be text" })
+  .trim()
+  .min(1, { message: "must not be empty" })
+  .max(256, { message: "must be at most 256 characters" });
+
+/**
+ * The body of `PUT .../flow` (CONTRACT section 2), as the OpenAPI document shows it; the flow URL
+ * is also checked against the settings' allow-list by `linkSchema`.
+ */
+export const linkBodySchema = z.object({
+  requestUrl: z
+    .string({ message: "is required" })
+    .max(MAX_FLOW_URL_LENGTH, { message: `must be at most ${MAX_FLOW_URL_LENGTH} characters` })
+    .meta({ format: "uri", description: "the flow's HTTP POST URL" }),
+  workflowName: workflowNameSchema.optional(),
+  approvers: approversSchema.default([]),
+  flowAuth: z
+    .enum(["sas", "entra"], { message: "must be sas or entra" })
+    .optional()
+    .meta({ description: "default: sas when the URL carries sig, else entra" }),
+  requestIdPointer: z
+    .string({ message: "must be a JSON pointer such as /request/id" })
+    .max(MAX_REQUEST_ID_POINTER_LENGTH, {
+      message: `must be at most ${MAX_REQUEST_ID_POINTER_LENGTH} characters`,
+    })
+    .regex(jsonPointerPattern, { message: "must be a JSON pointer such as /request/id" })
+    .optional(),
+  rotateTriggerKey: z.boolean({ message: "must be true or false" }).default(false),
+  claims: z
+    .boolean({ message: "must be true or false" })
+    .optional()
+    .meta({
+      description:
+        "the flow claims each request before its approval (made from the relay's template); default: kept while the flow URL stays, and learnt from the first claim",
+    }),
+});
+
 function linkSchema(deps: RelayDeps) {
-  return z.object({
-    requestUrl: z.string({ message: "is required" }).superRefine((value, ctx) => {
+  return linkBodySchema.extend({
+    requestUrl: linkBodySchema.shape.requestUrl.superRefine((value, ctx) => {
       const check = checkFlowUrl(value, deps.settings.flowUrlPolicy);
       if (!check.ok) ctx.addIssue({ code: "custom", message: check.message });
     }),
-    workflowName: z.string().trim().min(1).max(256).optional(),
-    approvers: z
-      .array(z.email({ message: "must be an email address" }))
-      .max(50)
-      .default([]),
-    flowAuth: z.enum(["sas", "entra"]).optional(),
-    requestIdPointer: z
-      .string()
-      .regex(jsonPointerPattern, { message: "must be a JSON pointer such as /request/id" })
-      .optional(),
-    rotateTriggerKey: z.boolean().default(false),
   });
 }
 
@@ -34,6 +77,7 @@ export interface LinkView {
   approvers: string[];
   flowAuth: WorkflowLink["flowAuth"];
   requestIdPointer?: string;
+  claims: boolean;
   flow: { host: string; redactedUrl: string };
   triggerUrl?: string;
   updatedAt: string;
@@ -61,6 +105,9 @@ export async function linkWorkflow(
     requestUrl: input.requestUrl,
     triggerKey: existing && !input.rotateTriggerKey ? existing.triggerKey : newTriggerKey(),
     ...(input.requestIdPointer && { requestIdPointer: input.requestIdPointer }),
+    ...((input.claims ?? (existing?.requestUrl === input.requestUrl && existing.claims)) && {
+      claims: true,
+    }),
     updatedAt: deps.clock.now().toISOString(),
   };
   await deps.links.put(link);
@@ -95,6 +142,7 @@ function linkView(link: WorkflowLink): LinkView {
     approvers: link.approvers,
     flowAuth: link.flowAuth,
     ...(link.requestIdPointer && { requestIdPointer: link.requestIdPointer }),
+    claims: link.claims === true,
     flow: { host: new URL(link.requestUrl).host, redactedUrl: redactUrl(link.requestUrl) },
     updatedAt: link.updatedAt,
   };

@@ -1,6 +1,12 @@
 import type { z } from "zod";
 import type { FieldError } from "../domain/decision";
-import { invalid } from "./errors";
+import { RelayProblem, invalid } from "./errors";
+
+/**
+ * The largest admin request body: several times what the longest valid one needs, and far below
+ * what a Table row holds, so no field's size can reach the storage.
+ */
+export const MAX_ADMIN_BODY_BYTES = 64 * 1024;
 
 export function fieldErrors(error: z.ZodError): FieldError[] {
   return error.issues.map((issue) => ({
@@ -9,8 +15,12 @@ export function fieldErrors(error: z.ZodError): FieldError[] {
   }));
 }
 
-/** Parses a JSON body against a schema, or throws a 400 naming each bad field. */
+/** Parses a JSON body against a schema, or throws a 400 naming each bad field (413 if too big). */
 export function parseBody<T extends z.ZodType>(schema: T, body: string): z.infer<T> {
+  if (Buffer.byteLength(body, "utf8") > MAX_ADMIN_BODY_BYTES)
+    throw new RelayProblem("too-large", "Payload too large", "the body is over 64 KiB", [
+      { path: "/", message: "must be at most 64 KiB" },
+    ]);
   let json: unknown;
   try {
     json = JSON.parse(body);

@@ -19,22 +19,34 @@ const OUTCOMES = new Map<string, Outcome>([
 ]);
 const outcomeOf = (spelling: string): Outcome | undefined => OUTCOMES.get(spelling.toLowerCase());
 
-const text = z.string().max(4000).optional();
+const text = z.string({ message: "must be text" }).max(4000).optional();
 const approverSchema = z.object({ email: text, displayName: text }).partial();
+/** Comments of any length are accepted (refusing would lose the decision) and cut to this. */
+export const MAX_COMMENTS_LENGTH = 4000;
+export const COMMENTS_CUT_NOTE =
+  " [...] (cut by the relay; the whole comment is in Power Automate)";
+const comments = z
+  .string({ message: "must be text" })
+  .nullable()
+  .optional()
+  .meta({ description: `longer than ${MAX_COMMENTS_LENGTH} characters: cut, with a note` });
 
 /** The relay's own shape, and the output body of "Start and wait for an approval". */
-const callbackSchema = z.object({
-  outcome: z.string({ message: "is required" }).refine((value) => outcomeOf(value) !== undefined, {
-    message: "must be Approve, Approved, Reject, Rejected, Deny or Denied",
-  }),
+export const decisionBodySchema = z.object({
+  outcome: z
+    .string({ message: "is required" })
+    .refine((value) => outcomeOf(value) !== undefined, {
+      message: "must be Approve, Approved, Reject, Rejected, Deny or Denied",
+    })
+    .meta({ description: "Approve, Approved, Reject, Rejected, Deny or Denied, in any case" }),
   approver: approverSchema.optional(),
-  comments: text.nullable(),
+  comments,
   respondedAt: text,
   responses: z
     .array(
       z.object({
-        responder: approverSchema.passthrough().optional(),
-        comments: text.nullable(),
+        responder: approverSchema.optional(),
+        comments,
         responseDate: text,
         approverResponse: text,
       }),
@@ -42,9 +54,18 @@ const callbackSchema = z.object({
     .optional(),
 });
 
+/** The comment as stored and sent to DM: at most MAX_COMMENTS_LENGTH characters. */
+export function cutComments(text: string): string {
+  if (text.length <= MAX_COMMENTS_LENGTH) return text;
+  let kept = text.slice(0, MAX_COMMENTS_LENGTH - COMMENTS_CUT_NOTE.length);
+  // Never end on half of a surrogate pair.
+  if (/[\uD800-\uDBFF]$/.test(kept)) kept = kept.slice(0, -1);
+  return kept + COMMENTS_CUT_NOTE;
+}
+
 /** Turns a decision callback body (either shape) into a Decision, or names what is wrong. */
 export function normaliseDecision(body: unknown, recordedAt: Date): Parsed<Decision> {
-  const parsed = callbackSchema.safeParse(body);
+  const parsed = decisionBodySchema.safeParse(body);
   if (!parsed.success)
     return {
       ok: false,
@@ -63,7 +84,8 @@ export function normaliseDecision(body: unknown, recordedAt: Date): Parsed<Decis
         outcomeOf(candidate.approverResponse) === outcome,
     ) ?? input.responses?.[0];
   const approver = pickApprover(input.approver ?? response?.responder);
-  const comments = input.comments ?? response?.comments ?? undefined;
+  const given = input.comments ?? response?.comments ?? undefined;
+  const comments = given === undefined ? undefined : cutComments(given);
   const respondedAt = input.respondedAt ?? response?.responseDate;
   return {
     ok: true,

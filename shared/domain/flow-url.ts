@@ -45,13 +45,40 @@ export function isNonPublicAddress(hostname: string): boolean {
   return false;
 }
 
-export function hostMatches(hostname: string, patterns: string[]): boolean {
-  const host = hostname.toLowerCase();
-  return patterns.some((pattern) =>
-    pattern.startsWith("*.")
-      ? host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1
-      : host === pattern,
+/** A host name or pattern as compared: lower case, IPv6 literals without brackets, canonical. */
+function comparableHost(host: string): string {
+  const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
+  if (!net.isIPv6(bare)) return bare;
+  try {
+    return new URL(`http://[${bare}]/`).hostname.slice(1, -1);
+  } catch {
+    return bare;
+  }
+}
+
+const HOST_LABEL = "[a-z0-9]([a-z0-9-]*[a-z0-9])?";
+const HOST_NAME = new RegExp(`^${HOST_LABEL}(\\.${HOST_LABEL})*$`, "i");
+const WILDCARD = new RegExp(`^\\*\\.${HOST_LABEL}(\\.${HOST_LABEL})+$`, "i");
+
+/** An entry of RELAY_ALLOWED_FLOW_HOSTS: a host name, an IP literal, or `*.` and a domain. */
+export function isHostPattern(entry: string): boolean {
+  return (
+    HOST_NAME.test(entry) || WILDCARD.test(entry) || net.isIPv6(entry.replace(/^\[(.*)\]$/, "$1"))
   );
+}
+
+/**
+ * Whether a URL's host is one the operator allowed: a pattern is a host name (single labels such
+ * as `localhost` included), an IP literal (`127.0.0.1`, `::1` or `[::1]`), or `*.` and a domain,
+ * which matches any name below that domain (not the domain itself).
+ */
+export function hostMatches(hostname: string, patterns: string[]): boolean {
+  const host = comparableHost(hostname);
+  return patterns.some((pattern) => {
+    if (!pattern.startsWith("*.")) return host === comparableHost(pattern);
+    const suffix = pattern.slice(1).toLowerCase();
+    return host.endsWith(suffix) && host.length > suffix.length;
+  });
 }
 
 /** A URL the relay calls: https (http only to loopback when allowed), no credentials in it. */
@@ -71,14 +98,19 @@ export function checkServiceUrl(raw: string, allowLoopback: boolean): UrlCheck {
   return { ok: true, url };
 }
 
-/** A flow trigger URL: a service URL that is also public and on a host the operator allowed. */
+/**
+ * A flow trigger URL: a service URL on a host the operator allowed. The allow-list applies to
+ * loopback too: RELAY_ALLOW_LOOPBACK only lets through the loopback hosts the list names (and
+ * plain http to them); other private or link-local addresses are never flows.
+ */
 export function checkFlowUrl(raw: string, policy: FlowUrlPolicy): UrlCheck {
   const check = checkServiceUrl(raw, policy.allowLoopback);
-  if (!check.ok || isLoopbackHost(check.url.hostname)) return check;
-  if (isNonPublicAddress(check.url.hostname))
+  if (!check.ok) return check;
+  const { hostname } = check.url;
+  if (!isLoopbackHost(hostname) && isNonPublicAddress(hostname))
     return { ok: false, message: "must not point at a private or link-local address" };
-  if (!hostMatches(check.url.hostname, policy.allowedHosts))
-    return { ok: false, message: `host ${check.url.hostname} is not in RELAY_ALLOWED_FLOW_HOSTS` };
+  if (!hostMatches(hostname, policy.allowedHosts))
+    return { ok: false, message: `host ${hostname} is not in RELAY_ALLOWED_FLOW_HOSTS` };
   return check;
 }
 

@@ -60,17 +60,40 @@ export function resolveRequestId(
   return { ok: true, value: { requestId: `sha256-${digest.slice(0, 40)}`, derived: true } };
 }
 
-/** JSON with object keys sorted, so key order and whitespace do not change the hash. */
+/**
+ * JSON with object keys sorted, so key order and whitespace do not change the hash. Iterative, with
+ * its own stack: a trigger document may nest 10,000 levels deep, far past the call stack.
+ */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object")
-    return `{${Object.keys(value)
-      .sort()
-      .map(
-        (key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`,
-      )
-      .join(",")}}`;
-  return JSON.stringify(value);
+  const parts: string[] = [];
+  // Work still to do, last first: a value to write, or text to emit as it is.
+  const pending: ({ value: unknown } | string)[] = [{ value }];
+  while (pending.length > 0) {
+    const next = pending.pop() as { value: unknown } | string;
+    if (typeof next === "string") {
+      parts.push(next);
+      continue;
+    }
+    const current = next.value;
+    if (Array.isArray(current)) {
+      parts.push("[");
+      pending.push("]");
+      for (let index = current.length - 1; index >= 0; index--) {
+        pending.push({ value: current[index] });
+        if (index > 0) pending.push(",");
+      }
+    } else if (current !== null && typeof current === "object") {
+      const keys = Object.keys(current).sort();
+      parts.push("{");
+      pending.push("}");
+      for (let index = keys.length - 1; index >= 0; index--) {
+        const key = keys[index] as string;
+        pending.push({ value: (current as Record<string, unknown>)[key] });
+        pending.push(`${index > 0 ? "," : ""}${JSON.stringify(key)}:`);
+      }
+    } else parts.push(JSON.stringify(current));
+  }
+  return parts.join("");
 }
 
 /** Ids the relay derived itself (above) are unknown to DM, so DM is never asked about them. */

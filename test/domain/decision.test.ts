@@ -1,5 +1,10 @@
 import fc from "fast-check";
-import { denialReason, normaliseDecision } from "../../shared/domain/decision";
+import {
+  COMMENTS_CUT_NOTE,
+  MAX_COMMENTS_LENGTH,
+  denialReason,
+  normaliseDecision,
+} from "../../shared/domain/decision";
 
 const at = new Date("2026-11-28T10:00:00Z");
 const OUTCOMES: [string, string][] = [
@@ -116,5 +121,43 @@ describe("decision normalisation", () => {
     expect(
       denialReason({ outcome: "denied", approver: { email: "a@x.com" }, recordedAt: "" }),
     ).toBe("Denied in Power Automate by a@x.com");
+  });
+
+  it("keeps a decision whose comments are too long, cutting them to 4,000 characters with a note", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: "grapheme", minLength: 1, maxLength: 6000 }),
+        fc.boolean(),
+        (comments, ownShape) => {
+          const body = ownShape
+            ? { outcome: "Reject", comments }
+            : { outcome: "Rejected", responses: [{ approverResponse: "Reject", comments }] };
+          const parsed = normaliseDecision(body, at);
+          expect(parsed.ok).toBe(true);
+          const kept = parsed.ok ? (parsed.value.comments ?? "") : "";
+          expect(kept.length).toBeLessThanOrEqual(MAX_COMMENTS_LENGTH);
+          if (comments.length <= MAX_COMMENTS_LENGTH) expect(kept).toBe(comments);
+          else {
+            expect(kept.endsWith(COMMENTS_CUT_NOTE)).toBe(true);
+            expect(comments.startsWith(kept.slice(0, -COMMENTS_CUT_NOTE.length))).toBe(true);
+            // A cut never leaves half of a surrogate pair behind.
+            expect(kept).toBe(Buffer.from(kept, "utf8").toString("utf8"));
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+    const huge = normaliseDecision({ outcome: "Deny", comments: "x".repeat(1_000_000) }, at);
+    expect(huge.ok && huge.value.comments?.length).toBe(MAX_COMMENTS_LENGTH);
+  });
+
+  it("reads the approver only from the responder's own fields", () => {
+    const body = JSON.parse(
+      '{"outcome":"Approve","responses":[{"responder":{"__proto__":{"email":{"not":"text"}}}}]}',
+    );
+    expect(normaliseDecision(body, at)).toEqual({
+      ok: true,
+      value: { outcome: "approved", recordedAt: at.toISOString() },
+    });
   });
 });

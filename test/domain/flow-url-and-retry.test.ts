@@ -1,5 +1,11 @@
 import fc from "fast-check";
-import { checkFlowUrl, checkServiceUrl, redactUrl } from "../../shared/domain/flow-url";
+import {
+  checkFlowUrl,
+  checkServiceUrl,
+  hostMatches,
+  isHostPattern,
+  redactUrl,
+} from "../../shared/domain/flow-url";
 import { nextAttempt } from "../../shared/domain/retry";
 
 const policy = {
@@ -35,14 +41,51 @@ describe("flow URL checks", () => {
     expect(checkFlowUrl(url, policy)).toEqual({ ok: false, message });
   });
 
-  it("allows plain http to loopback only when RELAY_ALLOW_LOOPBACK is on", () => {
-    expect(checkFlowUrl("http://127.0.0.1:8080/flow", { ...policy, allowLoopback: true }).ok).toBe(
-      true,
-    );
-    expect(checkFlowUrl("http://192.168.1.1/flow", { ...policy, allowLoopback: true }).ok).toBe(
-      false,
-    );
+  it("allows plain http to loopback only when RELAY_ALLOW_LOOPBACK is on and the list names the host", () => {
+    const local = { allowedHosts: ["127.0.0.1", "localhost", "::1"], allowLoopback: true };
+    expect(checkFlowUrl("http://127.0.0.1:8080/flow", local).ok).toBe(true);
+    expect(checkFlowUrl("https://localhost/flow", local).ok).toBe(true);
+    expect(checkFlowUrl("http://[::1]:8080/flow", local).ok).toBe(true);
+    expect(checkFlowUrl("http://[0:0:0:0:0:0:0:1]:8080/flow", local).ok).toBe(true);
+    expect(checkFlowUrl("http://192.168.1.1/flow", local).ok).toBe(false);
+    expect(checkFlowUrl("http://127.0.0.1:8080/flow", { ...local, allowLoopback: false })).toEqual({
+      ok: false,
+      message: "must not point at a loopback address",
+    });
     expect(checkServiceUrl("https://10.1.2.3/GroupIDDataService", false).ok).toBe(true);
+  });
+
+  it.each([
+    "https://localhost/flow",
+    "http://localhost:7072/flow",
+    "http://[::1]:7072/flow",
+    "http://127.0.0.2:7072/flow",
+    "http://127.0.0.1:7072/flow",
+  ])("refuses loopback %s that the list does not name, loopback allowed or not", (url) => {
+    const host = new URL(url).hostname;
+    expect(checkFlowUrl(url, { ...policy, allowLoopback: true })).toEqual({
+      ok: false,
+      message: `host ${host} is not in RELAY_ALLOWED_FLOW_HOSTS`,
+    });
+    expect(checkFlowUrl(url, policy)).toEqual({
+      ok: false,
+      message: "must not point at a loopback address",
+    });
+  });
+
+  it("matches list entries: single labels, IP literals with or without brackets, wildcards below a domain only", () => {
+    expect(hostMatches("localhost", ["LocalHost"])).toBe(true);
+    expect(hostMatches("[::1]", ["[::1]"])).toBe(true);
+    expect(hostMatches("[::1]", ["::1"])).toBe(true);
+    expect(hostMatches("127.0.0.1", ["127.0.0.1"])).toBe(true);
+    expect(hostMatches("127.0.0.2", ["127.0.0.1"])).toBe(false);
+    expect(hostMatches("a.logic.azure.com", ["*.logic.azure.com"])).toBe(true);
+    expect(hostMatches("logic.azure.com", ["*.logic.azure.com"])).toBe(false);
+    expect(hostMatches("evillogic.azure.com", ["*.logic.azure.com"])).toBe(false);
+    for (const entry of ["localhost", "127.0.0.1", "::1", "[::1]", "flows", "*.logic.azure.com"])
+      expect(isHostPattern(entry)).toBe(true);
+    for (const entry of ["", "*", "*.com", "a b", "a..b", "-a", "http://x", "[::1", "a/b"])
+      expect(isHostPattern(entry)).toBe(false);
   });
 
   it("redacts the signature and keeps the rest", () => {

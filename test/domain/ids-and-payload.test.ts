@@ -95,4 +95,53 @@ describe("request id from DM's document", () => {
     expect(readJsonPointer(doc, "/missing")).toBeUndefined();
     expect(canonicalJson({ b: 1, a: [{ d: 2, c: 3 }] })).toBe('{"a":[{"c":3,"d":2}],"b":1}');
   });
+
+  it("writes canonical JSON exactly as the first, recursive version did, so derived ids stay the same", () => {
+    const recursive = (value: unknown): string => {
+      if (Array.isArray(value)) return `[${value.map(recursive).join(",")}]`;
+      if (value !== null && typeof value === "object")
+        return `{${Object.keys(value)
+          .sort()
+          .map(
+            (key) => `${JSON.stringify(key)}:${recursive((value as Record<string, unknown>)[key])}`,
+          )
+          .join(",")}}`;
+      return JSON.stringify(value);
+    };
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(canonicalJson(value)).toBe(recursive(value));
+      }),
+      { numRuns: 500 },
+    );
+    expect(
+      resolveRequestId({ requester: "bob@contoso.com", group: "Finance" }, "group-join"),
+    ).toEqual({
+      ok: true,
+      value: { requestId: "sha256-70ce13432336ed8d04bafb5e399471be5a952471", derived: true },
+    });
+  });
+
+  // Deeper than any recursive walk (JSON.stringify included) gets on Node's default stack.
+  it("derives a stable id for documents nested 10,000 deep, whatever their key order", () => {
+    const depth = 10_000;
+    const nested = (inner: unknown, wrap: (v: unknown) => unknown) => {
+      let value = inner;
+      for (let level = 0; level < depth; level++) value = wrap(value);
+      return value;
+    };
+    const arrays = JSON.parse(`{"a":${"[".repeat(depth)}1${"]".repeat(depth)},"b":2}`);
+    const objects = {
+      b: 2,
+      a: nested({ y: 1, x: 2 }, (v) => ({ k: v, j: [v === null] })),
+    };
+    const reordered = { a: nested({ x: 2, y: 1 }, (v) => ({ j: [v === null], k: v })), b: 2 };
+    for (const doc of [arrays, objects]) {
+      const first = resolveRequestId(doc as Record<string, unknown>, "w");
+      expect(first.ok && first.value.derived).toBe(true);
+      expect(resolveRequestId(doc as Record<string, unknown>, "w")).toEqual(first);
+    }
+    expect(resolveRequestId(reordered, "w")).toEqual(resolveRequestId(objects, "w"));
+    expect(readJsonPointer(arrays, "/a/0/0/0")).toEqual(expect.any(Array));
+  });
 });

@@ -75,6 +75,21 @@ describe("settings", () => {
     expect(config.flowAudience).toBe("https://service.flow.microsoft.com/");
   });
 
+  it("take localhost, IP literals and other single-label names as allowed flow hosts", () => {
+    const config = loadConfig({
+      ...valid,
+      RELAY_ALLOWED_FLOW_HOSTS: "*.logic.azure.com, localhost,127.0.0.1,[::1],::1,flows",
+    });
+    expect(config.allowedFlowHosts).toEqual([
+      "*.logic.azure.com",
+      "localhost",
+      "127.0.0.1",
+      "[::1]",
+      "::1",
+      "flows",
+    ]);
+  });
+
   it("use managed identity endpoints when no connection string is set", () => {
     const { AzureWebJobsStorage: _a, ServiceBusConnection: _s, ...rest } = valid;
     const config = loadConfig({
@@ -116,6 +131,10 @@ describe("settings", () => {
     ],
     [{ ServiceBusConnection: undefined }, "Setting ServiceBusConnection is required"],
     [{ RELAY_ALLOW_LOOPBACK: "perhaps" }, "Setting RELAY_ALLOW_LOOPBACK must be true or false"],
+    [
+      { RELAY_ALLOWED_FLOW_HOSTS: "*.logic.azure.com,a b" },
+      "Setting RELAY_ALLOWED_FLOW_HOSTS must be comma-separated host names or IP addresses",
+    ],
   ])("stop with one line naming the setting: %j", (change, message) => {
     expect(() => loadConfig({ ...valid, ...change })).toThrow(message);
     try {

@@ -145,6 +145,8 @@ describe("creating a workflow's flow in the store's environment", () => {
       approvers: ["alice@contoso.com"],
     });
     expect(answer.status).toBe(200);
+    // Made from the relay's template: a flow that claims (CONTRACT 4b).
+    expect(answer.body.claims).toBe(true);
     const trigger = await env.call("POST", answer.body.triggerUrl, {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ WorkflowRequestID: 5150 }),

@@ -101,6 +101,8 @@ export async function startRelayEnvironment(
     RELAY_PUBLIC_BASE_URL: "http://127.0.0.1:0", // replaced once the port is known
     RELAY_SIGNING_KEY: SIGNING_KEY,
     RELAY_ALLOW_LOOPBACK: "true",
+    RELAY_ALLOWED_FLOW_HOSTS:
+      "*.environment.api.powerplatform.com,*.logic.azure.com,127.0.0.1,localhost",
     RELAY_LOCAL_KEY: ADMIN_KEY,
     DATA_SERVICE_AUTH: "dm-token",
     DM_SERVICE_USERNAME: DM_CREDENTIALS.username,
