@@ -28,6 +28,8 @@ export interface FlowSimulatorOptions {
    * else `skip`, since a relay that offers no claim has no claim route either).
    */
   claim?: (call: ReceivedRequest, callNumber: number) => ClaimStep;
+  /** How long a run takes to get to its claim (Power Automate may start a run late); default 0. */
+  claimDelayMs?: (call: ReceivedRequest) => number;
   /** `workflow()['name']` of the flow, which its claims name (default: a fixed GUID). */
   flowName?: string;
   /** `workflow()['tags']['environmentName']` (default: a default environment's name). */
@@ -152,6 +154,8 @@ export async function startFlowSimulator(
     const header = (name: string): string => String(call.headers[name] ?? "");
     if (step === "stall") return;
     if (step === "claim") {
+      const delayMs = options.claimDelayMs?.(call) ?? 0;
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
       counters(run.requestId).claims++;
       const claim = await postWithRetries(header("x-relay-claim-url"), CLAIM_RETRY_POLICY.count, {
         authorization: `Bearer ${header("x-relay-callback-token")}`,

@@ -13,6 +13,8 @@ export interface Reply {
   status: number;
   headers?: Record<string, string>;
   body?: unknown;
+  /** Answer only after this long (a slow flow; the caller may be gone by then). */
+  delayMs?: number;
 }
 
 export interface RunningServer {
@@ -43,6 +45,8 @@ export async function serve(
       reply = { status: 500, body: { error: String(error) } };
     }
     if (reply === "hang") return; // never answers: the caller's timeout is under test
+    if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
+    if (res.destroyed) return;
     const body =
       reply.body === undefined
         ? ""
