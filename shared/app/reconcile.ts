@@ -198,13 +198,16 @@ async function act(
       return;
     }
     case "recall": {
-      await sendStep(deps, "flow", request, action.attempt);
       const minutes = Math.round(deps.settings.reconcile.claimTimeoutMs / 60_000);
-      await change(deps, request, {
+      // Recorded before it is sent: the message acts only on a queued request. A crash in
+      // between leaves a queued request without a message, which the next pass finds stuck.
+      const queued = await change(deps, request, {
         type: "claim-timed-out",
         attempt: action.attempt,
         detail: `no flow run claimed the request within ${minutes} minutes: calling the flow again (attempt ${action.attempt})`,
       });
+      if (!queued) return;
+      await sendStep(deps, "flow", queued, action.attempt);
       log.warn("no run claimed the request: calling the flow again", { attempt: action.attempt });
       return;
     }

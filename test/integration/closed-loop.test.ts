@@ -55,7 +55,8 @@ async function waitForClaim(env: RelayEnvironment, id: string): Promise<any> {
   for (;;) {
     const status = (await env.admin("GET", `stores/contoso/requests/${id}`)).body;
     if (status?.flowRun) return status;
-    if (Date.now() > deadline) throw new Error(`request ${id} was never claimed`);
+    if (Date.now() > deadline)
+      throw new Error(`request ${id} was never claimed: ${JSON.stringify(status)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

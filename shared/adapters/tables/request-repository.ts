@@ -56,6 +56,16 @@ const decisionSchema = z.object({
   recordedAt: z.string(),
 });
 
+const flowRunSchema = z.object({
+  runId: z.string(),
+  flowName: z.string(),
+  environmentName: z.string(),
+  claimedAt: z.string(),
+  cancelledAt: z.string().optional(),
+  cancelError: z.string().optional(),
+  cancelAttempts: z.number().int().optional(),
+});
+
 const historyEntrySchema = z.object({
   at: z.string(),
   state: z.enum(REQUEST_STATES),
@@ -69,6 +79,8 @@ const requestColumns = z.object({
   decision: jsonColumn(decisionSchema).optional(),
   dmOutcome: z.enum(["approved", "denied"]).optional(),
   flowRunId: z.string().optional(),
+  flowRun: jsonColumn(flowRunSchema).optional(),
+  nextAttemptAt: z.string().optional(),
   attempts: jsonColumn(z.object({ flow: z.number().int(), apply: z.number().int() })),
   redrives: z.number().int(),
   applyOutcomeUnknown: z.boolean().optional(),
@@ -236,6 +248,13 @@ function toEntity(request: RelayRequest) {
     decision: request.decision && JSON.stringify(request.decision),
     dmOutcome: request.dmOutcome,
     flowRunId: request.flowRunId,
+    flowRun:
+      request.flowRun &&
+      JSON.stringify({
+        ...request.flowRun,
+        cancelError: request.flowRun.cancelError && truncate(request.flowRun.cancelError),
+      }),
+    nextAttemptAt: request.nextAttemptAt,
     attempts: JSON.stringify(request.attempts),
     redrives: request.redrives,
     applyOutcomeUnknown: request.applyOutcomeUnknown,
