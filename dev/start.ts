@@ -4,6 +4,7 @@
  *   --emulators-only  only the two emulators
  *   --host-only       only the host, with the settings as they are (local.settings.json / env)
  *   --port <port>     the host's HTTP port (default: RELAY_PORT, else 7071)
+ *   --reset           start the Service Bus emulator empty (it keeps messages in .servicebus/)
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
@@ -18,6 +19,7 @@ interface StartOptions {
   emulatorsOnly?: boolean;
   hostOnly?: boolean;
   port?: number;
+  reset?: boolean;
 }
 
 interface Stoppable {
@@ -38,7 +40,9 @@ function portFromEnv(name: string, fallback: number): number {
   return text ? parsePort(text) : fallback;
 }
 
-async function startEmulators(): Promise<{ stoppables: Stoppable[]; hostEnv: NodeJS.ProcessEnv }> {
+async function startEmulators(
+  reset: boolean | undefined,
+): Promise<{ stoppables: Stoppable[]; hostEnv: NodeJS.ProcessEnv }> {
   const stoppables: Stoppable[] = [];
   try {
     const azurite = await startAzuriteTables({
@@ -49,7 +53,10 @@ async function startEmulators(): Promise<{ stoppables: Stoppable[]; hostEnv: Nod
     process.stdout.write(`Azurite tables listening on http://127.0.0.1:${azurite.port}\n`);
 
     // The emulator reads SERVICEBUS_EMULATOR_PORT itself (default 5672).
-    const serviceBus = await startServiceBusEmulator();
+    const serviceBus = await startServiceBusEmulator({
+      dataDir: path.join(REPO_ROOT, ".servicebus"),
+      reset,
+    });
     stoppables.push({ name: "Service Bus emulator", stop: () => serviceBus.close() });
     process.stdout.write(
       `Service Bus emulator listening on amqp://127.0.0.1:${serviceBus.port} (queues: ${serviceBus.queues.join(", ")})\n`,
@@ -111,6 +118,7 @@ async function main(): Promise<void> {
     .option("--emulators-only", "start only Azurite tables and the Service Bus emulator")
     .option("--host-only", "start only the Functions host, with the settings as they are")
     .option("--port <port>", "the host's HTTP port (default: RELAY_PORT, else 7071)", parsePort)
+    .option("--reset", "start the Service Bus emulator with no messages")
     .parse()
     .opts<StartOptions>();
   if (options.emulatorsOnly && options.hostOnly) {
@@ -119,7 +127,7 @@ async function main(): Promise<void> {
 
   const { stoppables, hostEnv } = options.hostOnly
     ? { stoppables: [], hostEnv: {} }
-    : await startEmulators();
+    : await startEmulators(options.reset);
 
   if (options.emulatorsOnly) {
     onStopSignal(() => void stopAll(stoppables).then(() => process.exit(0)));
