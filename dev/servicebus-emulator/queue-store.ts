@@ -131,8 +131,10 @@ export class QueueStore<P> {
    * that was locked is available again, the delivery it was locked for counted, as in Azure.
    */
   restore(snapshot: QueueSnapshot<P>): void {
-    const highest = Math.max(0, ...snapshot.messages.map((saved) => saved.sequenceNumber));
-    this.nextSequenceNumber = Math.max(snapshot.nextSequenceNumber, highest + 1);
+    this.nextSequenceNumber = snapshot.messages.reduce(
+      (next, saved) => Math.max(next, saved.sequenceNumber + 1),
+      snapshot.nextSequenceNumber,
+    );
     // Maps deliver in insertion order: enqueue order, as before the restart.
     const inEnqueueOrder = [...snapshot.messages].sort(
       (a, b) => a.enqueuedAt - b.enqueuedAt || a.sequenceNumber - b.sequenceNumber,

@@ -7,7 +7,7 @@ import {
   type ServiceBusReceivedMessage,
   type ServiceBusReceiver,
 } from "@azure/service-bus";
-import { emulatorConnectionString } from "../../dev/servicebus-emulator";
+import { emulatorConnectionString, startServiceBusEmulator } from "../../dev/servicebus-emulator";
 
 // The emulator as its own process on a data folder, killed and started again.
 
@@ -102,7 +102,7 @@ async function stop(emulator: EmulatorProcess, signal: "SIGKILL" | "SIGTERM"): P
   await emulator.exited;
 }
 
-function connect(emulator: EmulatorProcess): ServiceBusClient {
+function connect(emulator: { connectionString: string }): ServiceBusClient {
   // No retries: a request that reached a killed emulator fails instead of waiting for it.
   const client = new ServiceBusClient(emulator.connectionString, {
     retryOptions: { maxRetries: 0, timeoutInMs: 10_000 },
@@ -270,4 +270,24 @@ test("a data folder in use by another emulator stops the second with one line", 
   expect(second.output().stderr).toBe(
     `The Service Bus emulator's data folder ${path.join(workDir, "data")} is in use by another process\n`,
   );
+});
+
+test("in process, close() frees the data folder for the next start, which has the messages", async () => {
+  const dataDir = path.join(workDir, "in-process");
+  const first = await startServiceBusEmulator({ port: 0, config: CONFIG, dataDir });
+  const firstClient = new ServiceBusClient(first.connectionString);
+  await firstClient.createSender(QUEUE).sendMessages({ messageId: "kept", body: "kept" });
+  await firstClient.close();
+  await first.close();
+
+  const second = await startServiceBusEmulator({ port: 0, config: CONFIG, dataDir });
+  try {
+    const receiver = connect({ connectionString: second.connectionString }).createReceiver(QUEUE);
+    const [kept] = await receiveCount(receiver, 1);
+    expect(kept.body).toBe("kept");
+    await receiver.completeMessage(kept);
+  } finally {
+    await Promise.all(clients.splice(0).map((client) => client.close()));
+    await second.close();
+  }
 });
