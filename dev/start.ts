@@ -4,6 +4,7 @@
  *   --emulators-only  only the two emulators
  *   --host-only       only the host, with the settings as they are (local.settings.json / env)
  *   --port <port>     the host's HTTP port (default: RELAY_PORT, else 7071)
+ *   --reset           start the Service Bus emulator empty (it keeps messages in .servicebus/)
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
@@ -20,6 +21,7 @@ interface StartOptions {
   emulatorsOnly?: boolean;
   hostOnly?: boolean;
   port?: number;
+  reset?: boolean;
 }
 
 interface Stoppable {
@@ -33,7 +35,9 @@ function portOption(text: string): number {
   return port;
 }
 
-async function startEmulators(): Promise<{ stoppables: Stoppable[]; hostEnv: NodeJS.ProcessEnv }> {
+async function startEmulators(
+  reset: boolean | undefined,
+): Promise<{ stoppables: Stoppable[]; hostEnv: NodeJS.ProcessEnv }> {
   const stoppables: Stoppable[] = [];
   const tablePort = portSetting("AZURITE_TABLE_PORT");
   const serviceBusPort = portSetting("SERVICEBUS_EMULATOR_PORT");
@@ -48,7 +52,11 @@ async function startEmulators(): Promise<{ stoppables: Stoppable[]; hostEnv: Nod
     process.stdout.write(`Azurite tables listening on http://127.0.0.1:${azurite.port}\n`);
 
     await assertPortFree(serviceBusPort, "SERVICEBUS_EMULATOR_PORT");
-    const serviceBus = await startServiceBusEmulator({ port: serviceBusPort });
+    const serviceBus = await startServiceBusEmulator({
+      port: serviceBusPort,
+      dataDir: path.join(REPO_ROOT, ".servicebus"),
+      reset,
+    });
     stoppables.push({ name: "Service Bus emulator", stop: () => serviceBus.close() });
     process.stdout.write(
       `Service Bus emulator listening on amqp://127.0.0.1:${serviceBus.port} (queues: ${serviceBus.queues.join(", ")})\n`,
@@ -110,6 +118,7 @@ async function main(): Promise<void> {
     .option("--emulators-only", "start only Azurite tables and the Service Bus emulator")
     .option("--host-only", "start only the Functions host, with the settings as they are")
     .option("--port <port>", "the host's HTTP port (default: RELAY_PORT, else 7071)", portOption)
+    .option("--reset", "start the Service Bus emulator with no messages")
     .parse()
     .opts<StartOptions>();
   if (options.emulatorsOnly && options.hostOnly) {
@@ -121,7 +130,7 @@ async function main(): Promise<void> {
 
   const { stoppables, hostEnv } = options.hostOnly
     ? { stoppables: [], hostEnv: {} }
-    : await startEmulators();
+    : await startEmulators(options.reset);
 
   if (options.emulatorsOnly) {
     onStopSignal(() => void stopAll(stoppables).then(() => process.exit(0)));

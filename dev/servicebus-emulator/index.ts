@@ -5,6 +5,7 @@ import {
   parseEmulatorConfig,
 } from "./config";
 import type { EmulatorConfig } from "./config";
+import { MessageJournal } from "./message-journal";
 import { systemClock } from "./queue-store";
 import { EmulatorServer } from "./server";
 
@@ -24,6 +25,10 @@ export interface ServiceBusEmulatorOptions {
   configPath?: string;
   /** A config object in the same format, instead of a file. */
   config?: unknown;
+  /** Folder (LevelDB) that keeps the messages across restarts; omitted: in memory only. */
+  dataDir?: string;
+  /** Start with no messages, forgetting what `dataDir` holds. */
+  reset?: boolean;
   log?: (line: string) => void;
 }
 
@@ -62,18 +67,33 @@ export async function startServiceBusEmulator(
   options: ServiceBusEmulatorOptions = {},
 ): Promise<ServiceBusEmulator> {
   const config = resolveConfig(options);
+  const port = resolvePort(options);
+  const log = options.log ?? (() => undefined);
+  const journal =
+    options.dataDir === undefined
+      ? undefined
+      : await MessageJournal.open(options.dataDir, { reset: options.reset, log });
   const server = new EmulatorServer({
     host: options.host ?? DEFAULT_HOST,
-    port: resolvePort(options),
-    config,
-    log: options.log ?? (() => undefined),
-    clock: systemClock,
-  });
-  const port = await server.listen();
-  return {
     port,
-    connectionString: emulatorConnectionString(port),
-    queues: server.queueNames,
-    close: () => server.close(),
-  };
+    config,
+    log,
+    clock: systemClock,
+    journal,
+  });
+  try {
+    const boundPort = await server.listen();
+    return {
+      port: boundPort,
+      connectionString: emulatorConnectionString(boundPort),
+      queues: server.queueNames,
+      close: async () => {
+        await server.close();
+        await journal?.close();
+      },
+    };
+  } catch (error) {
+    await journal?.close();
+    throw error;
+  }
 }

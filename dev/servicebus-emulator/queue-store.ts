@@ -62,6 +62,37 @@ export type Settlement =
 
 export type SettlementResult = "settled" | "lockLost" | "notAllowed";
 
+/** A message as kept on disk: the lock itself is not kept, only whether one was held. */
+export interface SavedMessage<P> extends Omit<StoredMessage<P>, "lock"> {
+  subQueue: SubQueue;
+  locked: boolean;
+}
+
+/** What a queue holds, as saved: enough to carry on after the process restarts. */
+export interface QueueSnapshot<P> {
+  nextSequenceNumber: number;
+  messages: SavedMessage<P>[];
+  /** messageId -> time until which a message with that id counts as a duplicate. */
+  duplicateIds: Map<string, number>;
+}
+
+/** What changed since the last `takeChanges()`. */
+export interface QueueChanges<P> {
+  /** Set when a sequence number was handed out. */
+  nextSequenceNumber: number | undefined;
+  /** Messages added or changed, as they are now. */
+  saved: SavedMessage<P>[];
+  /** Sequence numbers of messages that left the queue. */
+  removed: number[];
+  /** Duplicate-detection entries: remembered until a time, or `undefined` when forgotten. */
+  duplicateIds: Map<string, number | undefined>;
+}
+
+export interface QueueStoreOptions {
+  /** Keep track of changes for `takeChanges()`, for a caller that saves the queue. */
+  recordChanges?: boolean;
+}
+
 export const DEAD_LETTER_REASON_PROPERTY = "DeadLetterReason";
 export const DEAD_LETTER_DESCRIPTION_PROPERTY = "DeadLetterErrorDescription";
 
@@ -81,16 +112,77 @@ export class QueueStore<P> {
   private readonly lockIndex = new Map<string, { subQueue: SubQueue; sequenceNumber: number }>();
   /** messageId -> time until which a message with that id counts as a duplicate. */
   private readonly duplicateHistory = new Map<string, number>();
+  private readonly changes:
+    { sequenceNumber: boolean; messages: Set<number>; duplicateIds: Set<string> } | undefined;
 
   constructor(
     readonly settings: QueueSettings,
     private readonly clock: Clock,
     private readonly newLockToken: () => string,
-  ) {}
+    options: QueueStoreOptions = {},
+  ) {
+    if (options.recordChanges) {
+      this.changes = { sequenceNumber: false, messages: new Set(), duplicateIds: new Set() };
+    }
+  }
+
+  /**
+   * Carries on from a saved state, on an empty store. Locks do not survive a restart: a message
+   * that was locked is available again, the delivery it was locked for counted, as in Azure.
+   */
+  restore(snapshot: QueueSnapshot<P>): void {
+    this.nextSequenceNumber = snapshot.messages.reduce(
+      (next, saved) => Math.max(next, saved.sequenceNumber + 1),
+      snapshot.nextSequenceNumber,
+    );
+    // Maps deliver in insertion order: enqueue order, as before the restart.
+    const inEnqueueOrder = [...snapshot.messages].sort(
+      (a, b) => a.enqueuedAt - b.enqueuedAt || a.sequenceNumber - b.sequenceNumber,
+    );
+    const wereLocked: Array<[SubQueue, StoredMessage<P>]> = [];
+    for (const { subQueue, locked, ...saved } of inEnqueueOrder) {
+      const message: StoredMessage<P> = { ...saved, lock: undefined };
+      this.subQueues[subQueue].set(message.sequenceNumber, message);
+      if (locked) wereLocked.push([subQueue, message]);
+    }
+    for (const [messageId, forgetAt] of snapshot.duplicateIds) {
+      this.duplicateHistory.set(messageId, forgetAt);
+    }
+    for (const [subQueue, message] of wereLocked) {
+      this.changed(message);
+      this.afterFailedDelivery(subQueue, message);
+    }
+    this.advance();
+  }
+
+  /** Hands over what changed since the last call (nothing unless `recordChanges` is set). */
+  takeChanges(): QueueChanges<P> {
+    const taken: QueueChanges<P> = {
+      nextSequenceNumber: undefined,
+      saved: [],
+      removed: [],
+      duplicateIds: new Map(),
+    };
+    if (!this.changes) return taken;
+    if (this.changes.sequenceNumber) taken.nextSequenceNumber = this.nextSequenceNumber;
+    for (const sequenceNumber of this.changes.messages) {
+      const saved = this.saved(sequenceNumber);
+      if (saved) taken.saved.push(saved);
+      else taken.removed.push(sequenceNumber);
+    }
+    for (const messageId of this.changes.duplicateIds) {
+      taken.duplicateIds.set(messageId, this.duplicateHistory.get(messageId));
+    }
+    this.changes.sequenceNumber = false;
+    this.changes.messages.clear();
+    this.changes.duplicateIds.clear();
+    return taken;
+  }
 
   send(payload: P, options: SendOptions): SendResult {
     const now = this.advance();
     const sequenceNumber = this.nextSequenceNumber++;
+    if (this.changes) this.changes.sequenceNumber = true;
     if (this.isDuplicate(options.messageId, now)) {
       return { sequenceNumber, duplicate: true };
     }
@@ -115,6 +207,7 @@ export class QueueStore<P> {
       lock: undefined,
       propertyUpdates: {},
     });
+    this.changes?.messages.add(sequenceNumber);
     return { sequenceNumber, duplicate: false };
   }
 
@@ -124,6 +217,7 @@ export class QueueStore<P> {
     for (const sequenceNumber of sequenceNumbers) {
       if (this.subQueues.main.get(sequenceNumber)?.state === "scheduled") {
         this.subQueues.main.delete(sequenceNumber);
+        this.changes?.messages.add(sequenceNumber);
       }
     }
   }
@@ -164,6 +258,7 @@ export class QueueStore<P> {
     const { subQueue, message } = located;
     if (settlement.kind === "deadLetter" && subQueue === "deadLetter") return "notAllowed";
     this.releaseLock(message);
+    this.changed(message);
     switch (settlement.kind) {
       case "complete":
         this.subQueues[subQueue].delete(message.sequenceNumber);
@@ -223,6 +318,7 @@ export class QueueStore<P> {
       for (const message of [...messages.values()]) {
         if (message.lock && message.lock.lockedUntil <= now) {
           this.releaseLock(message);
+          this.changed(message);
           this.afterFailedDelivery(subQueue, message);
         }
       }
@@ -235,7 +331,10 @@ export class QueueStore<P> {
       }
     }
     for (const [messageId, forgetAt] of this.duplicateHistory) {
-      if (forgetAt <= now) this.duplicateHistory.delete(messageId);
+      if (forgetAt <= now) {
+        this.duplicateHistory.delete(messageId);
+        this.changes?.duplicateIds.add(messageId);
+      }
     }
     return now;
   }
@@ -245,6 +344,7 @@ export class QueueStore<P> {
     if (windowMs === undefined) return false;
     if (this.duplicateHistory.has(messageId)) return true;
     this.duplicateHistory.set(messageId, now + windowMs);
+    this.changes?.duplicateIds.add(messageId);
     return false;
   }
 
@@ -255,6 +355,7 @@ export class QueueStore<P> {
     now: number,
   ): StoredMessage<P> {
     message.deliveryAttempts++;
+    this.changed(message);
     if (mode === "receiveAndDelete") {
       this.subQueues[subQueue].delete(message.sequenceNumber);
     } else {
@@ -265,6 +366,27 @@ export class QueueStore<P> {
       this.lockIndex.set(message.lock.token, { subQueue, sequenceNumber: message.sequenceNumber });
     }
     return message;
+  }
+
+  private changed(message: StoredMessage<P>): void {
+    this.changes?.messages.add(message.sequenceNumber);
+  }
+
+  /** The message with this sequence number as it is to be saved, if the queue still holds it. */
+  private saved(sequenceNumber: number): SavedMessage<P> | undefined {
+    for (const subQueue of ["main", "deadLetter"] as const) {
+      const message = this.subQueues[subQueue].get(sequenceNumber);
+      if (message) {
+        const { lock, ...rest } = message;
+        return {
+          ...rest,
+          propertyUpdates: { ...message.propertyUpdates },
+          subQueue,
+          locked: lock !== undefined,
+        };
+      }
+    }
+    return undefined;
   }
 
   private findLocked(
@@ -293,6 +415,7 @@ export class QueueStore<P> {
   }
 
   private activateScheduled(message: StoredMessage<P>): void {
+    this.changed(message);
     message.state = "active";
     message.enqueuedAt = message.scheduledAt!;
     message.expiresAt = message.enqueuedAt + message.timeToLiveMs;
@@ -303,6 +426,7 @@ export class QueueStore<P> {
   }
 
   private expire(message: StoredMessage<P>): void {
+    this.changed(message);
     if (this.settings.deadLetteringOnMessageExpiration) {
       this.moveToDeadLetter(
         message,
@@ -319,6 +443,7 @@ export class QueueStore<P> {
     reason: string | undefined,
     description: string | undefined,
   ): void {
+    this.changed(message);
     this.subQueues.main.delete(message.sequenceNumber);
     if (reason !== undefined) message.propertyUpdates[DEAD_LETTER_REASON_PROPERTY] = reason;
     if (description !== undefined) {

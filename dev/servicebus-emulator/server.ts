@@ -21,6 +21,7 @@ import {
 import type { EmulatorConfig, QueueSettings } from "./config";
 import { handleManagementRequest } from "./management";
 import type { ManagementResponse } from "./management";
+import type { JournalChanges, MessageJournal } from "./message-journal";
 import { QueueStore } from "./queue-store";
 import type { Clock, ReceiveMode, Settlement, StoredMessage, SubQueue } from "./queue-store";
 
@@ -32,8 +33,9 @@ const MANAGEMENT_SEGMENT = "$management";
 const CBS_ADDRESS = "$cbs";
 
 /*
- * rhea's typings leave out link state this server needs: the attach it answers with, and the
- * sender's credit bookkeeping (see Consumer and answerDrain).
+ * rhea's typings leave out link state this server needs: the attach it answers with, the
+ * sender's credit bookkeeping (see Consumer and answerDrain), and the call that makes the
+ * connection write pending frames.
  */
 interface LinkInternals {
   local: {
@@ -54,6 +56,7 @@ interface SenderInternals extends LinkInternals {
   _drained: boolean;
   _get_drain(): boolean;
   session: { outgoing: { available(): number } };
+  connection: { _register(): void };
 }
 interface DeliveryInternals {
   remote_settled: boolean;
@@ -99,6 +102,8 @@ export interface ServerOptions {
   config: EmulatorConfig;
   log: (line: string) => void;
   clock: Clock;
+  /** Where the queues are kept; without one they live in memory only. */
+  journal?: MessageJournal;
 }
 
 /** An AMQP 1.0 endpoint that behaves like a Service Bus namespace with the configured queues. */
@@ -115,12 +120,15 @@ export class EmulatorServer {
   private readonly sockets = new Set<Socket>();
   private listener: Server | undefined;
   private wakeUpTimer: NodeJS.Timeout | undefined;
+  private confirmations = Promise.resolve();
 
   constructor(private readonly options: ServerOptions) {
     for (const settings of options.config.queues) {
       this.queues.set(settings.name.toLowerCase(), {
         settings,
-        store: new QueueStore<Message>(settings, options.clock, randomUUID),
+        store: new QueueStore<Message>(settings, options.clock, randomUUID, {
+          recordChanges: options.journal !== undefined,
+        }),
         consumers: { main: [], deadLetter: [] },
         nextConsumer: { main: 0, deadLetter: 0 },
       });
@@ -155,8 +163,22 @@ export class EmulatorServer {
     return [...this.queues.values()].map((queue) => queue.settings.name);
   }
 
-  /** Starts listening; resolves with the bound port, rejects when the port is taken. */
-  listen(): Promise<number> {
+  /** Restores the saved queues, then listens; resolves with the bound port. */
+  async listen(): Promise<number> {
+    const { journal } = this.options;
+    if (journal) {
+      for (const queue of this.queues.values()) {
+        queue.store.restore(await journal.load(queue.settings.name));
+      }
+    }
+    const port = await this.bind();
+    // Restoring may have changed messages (locks released), and scheduled ones need a timer.
+    this.afterStateChange();
+    return port;
+  }
+
+  /** Rejects when the port is taken. */
+  private bind(): Promise<number> {
     return new Promise((resolve, reject) => {
       const listener = this.container.listen({ host: this.options.host, port: this.options.port });
       listener.on("connection", (socket: Socket) => {
@@ -183,7 +205,7 @@ export class EmulatorServer {
     this.listener = undefined;
     if (!listener) return;
     const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
-    // Clients that are still connected get disconnected; the emulator keeps no state on disk.
+    // Clients that are still connected get disconnected; a restart frees the locks they held.
     // Destroying with an error is what makes rhea tear its side down (it listens for "error"
     // and "end", not "close"); otherwise its heartbeat timer keeps the process alive.
     for (const socket of this.sockets) socket.destroy(new Error("the emulator is shutting down"));
@@ -287,25 +309,48 @@ export class EmulatorServer {
     const address = (receiver.target as { address?: string } | undefined)?.address;
     const resolved = this.resolveAddress(address);
     try {
-      if (resolved.kind === "cbs") {
-        this.reply(context, { statusCode: 202, statusDescription: "Accepted" }, "status-code");
-      } else if (resolved.kind === "management") {
-        const response = handleManagementRequest(
-          { store: resolved.queue.store, subQueue: resolved.subQueue },
-          context.message as Message,
-        );
-        this.reply(context, response, "statusCode");
-        // A settlement through $management can make messages available (abandon, dead-letter).
+      const answer = this.apply(resolved, context);
+      this.whenDurable(
+        () => {
+          answer();
+          delivery.accept();
+        },
+        (error) => delivery.reject({ condition: "amqp:internal-error", description: error }),
+      );
+      // New messages, or a settlement through $management (abandon, dead-letter), can make
+      // messages available: receivers may already hold credit.
+      if (resolved.kind === "queue" || resolved.kind === "management") {
         this.pumpQueue(resolved.queue);
-      } else if (resolved.kind === "queue") {
-        this.enqueue(resolved.queue, context);
       }
-      delivery.accept();
     } catch (error) {
       this.options.log(`rejected a message sent to "${address}": ${describe(error)}`);
       delivery.reject({ condition: "amqp:decode-error", description: describe(error) });
     }
     this.afterStateChange();
+  }
+
+  /** Applies a message sent to an entity; returns the reply to send once that is durable. */
+  private apply(resolved: ResolvedAddress, context: EventContext): () => void {
+    switch (resolved.kind) {
+      case "cbs":
+        return this.reply(
+          context,
+          { statusCode: 202, statusDescription: "Accepted" },
+          "status-code",
+        );
+      case "management": {
+        const response = handleManagementRequest(
+          { store: resolved.queue.store, subQueue: resolved.subQueue },
+          context.message as Message,
+        );
+        return this.reply(context, response, "statusCode");
+      }
+      case "queue":
+        this.enqueue(resolved.queue, context);
+        return () => undefined;
+      case "refused":
+        return () => undefined;
+    }
   }
 
   private enqueue(queue: QueueEntity, context: EventContext): void {
@@ -314,16 +359,17 @@ export class EmulatorServer {
       (context as { format?: number }).format,
     );
     for (const message of messages) queue.store.send(message, sendOptionsOf(message));
-    // Receivers may already hold credit: hand them the new messages now.
-    this.pumpQueue(queue);
   }
 
-  /** Answers a $cbs or $management request on the link whose address is the request's reply-to. */
+  /**
+   * The answer to a $cbs or $management request, sent on the link whose address is the
+   * request's reply-to; throws at once when there is no such link.
+   */
   private reply(
     context: EventContext,
     response: ManagementResponse,
     statusKey: "status-code" | "statusCode",
-  ): void {
+  ): () => void {
     const request = context.message as Message;
     // The SDK's reply link is named after, or targets, the reply-to address (same session).
     const replySender = context.session!.find_sender(
@@ -336,11 +382,12 @@ export class EmulatorServer {
     const properties: Record<string, unknown> = { [statusKey]: response.statusCode };
     if (response.statusDescription) properties[descriptionKey] = response.statusDescription;
     if (response.errorCondition) properties.errorCondition = response.errorCondition;
-    replySender.send({
-      correlation_id: request.message_id,
-      application_properties: properties,
-      body: response.body,
-    });
+    return () =>
+      replySender.send({
+        correlation_id: request.message_id,
+        application_properties: properties,
+        body: response.body,
+      });
   }
 
   // ---- outgoing messages -----------------------------------------------------------------
@@ -361,7 +408,14 @@ export class EmulatorServer {
     if (!consumer) return;
     this.pump(consumer.queue, consumer.subQueue);
     consumer.deliveriesIssued = Math.max(consumer.deliveriesIssued, consumer.creditLimit);
-    sender.set_drained(true);
+    // After the deliveries just made, which wait for the disk too.
+    const drained = () => {
+      sender.set_drained(true);
+      // rhea writes the flow on its next pass over the connection, which only its own calls
+      // schedule; a drain answered after the disk write has to ask for one.
+      internals<SenderInternals>(sender).connection._register();
+    };
+    this.whenDurable(drained, drained);
   }
 
   private availableCredit(consumer: Consumer): number {
@@ -394,11 +448,15 @@ export class EmulatorServer {
     }
   }
 
+  /** The delivery goes out once its delivery count is on disk, so a restart counts it. */
   private deliver(consumer: Consumer, message: StoredMessage<Message>): void {
     const outgoing = toOutgoingMessage(message, { purpose: "delivery" });
     const tag = lockTokenToDeliveryTag(message.lock?.token ?? randomUUID());
-    consumer.sender.send(outgoing, tag);
     consumer.deliveriesIssued++;
+    this.whenDurable(() => {
+      // A link that closed meanwhile: the message stays locked until its lock expires.
+      if (consumer.sender.is_open()) consumer.sender.send(outgoing, tag);
+    });
   }
 
   // ---- settlement ------------------------------------------------------------------------
@@ -425,9 +483,18 @@ export class EmulatorServer {
                     description: "A dead-lettered message cannot be dead-lettered again.",
                   },
           });
-    delivery.update(true, outcome.described());
-    // Both sides are done once we settle: let rhea drop the delivery from its session window.
-    internals<DeliveryInternals>(delivery).remote_settled = true;
+    const answer = (settledOutcome: DescribedOutcome) => {
+      delivery.update(true, settledOutcome.described());
+      // Both sides are done once we settle: let rhea drop the delivery from its session window.
+      internals<DeliveryInternals>(delivery).remote_settled = true;
+    };
+    this.whenDurable(
+      () => answer(outcome),
+      (error) =>
+        answer(
+          outcomes.rejected({ error: { condition: "amqp:internal-error", description: error } }),
+        ),
+    );
     // Abandon makes the message available again; dead-lettering makes it available in the DLQ.
     this.pumpQueue(consumer.queue);
     this.afterStateChange();
@@ -450,10 +517,40 @@ export class EmulatorServer {
     }
   }
 
+  // ---- durability ------------------------------------------------------------------------
+
+  /**
+   * Runs `confirm` once every change so far is on disk, so that nothing the emulator confirms
+   * to a client (a send, a schedule, a settlement, a delivery and its count) is lost if the
+   * process is killed. Without a journal it runs at once.
+   */
+  private whenDurable(confirm: () => void, onFailure?: (description: string) => void): void {
+    const { journal } = this.options;
+    if (!journal) return confirm();
+    const written = journal.commit(() => this.takeChanges());
+    written.catch(() => undefined); // handled below, possibly after it settled
+    // Confirmations go out in the order the changes were made (deliveries before a drain).
+    this.confirmations = this.confirmations
+      .then(() => written)
+      .then(confirm, (error: unknown) =>
+        onFailure?.(`The emulator could not save the change: ${describe(error)}`),
+      )
+      .catch((error: unknown) => this.options.log(`could not answer a client: ${describe(error)}`));
+  }
+
+  private takeChanges(): JournalChanges {
+    return [...this.queues.values()].map((queue) => ({
+      queueName: queue.settings.name,
+      changes: queue.store.takeChanges(),
+    }));
+  }
+
   // ---- time ------------------------------------------------------------------------------
 
   /** Wakes up when the next lock expires, scheduled message is due or message expires. */
   private afterStateChange(): void {
+    // Changes nobody waits for (lock expiry, scheduled enqueue, expiry) are saved too.
+    this.whenDurable(() => undefined);
     clearTimeout(this.wakeUpTimer);
     this.wakeUpTimer = undefined;
     if (!this.listener) return;

@@ -1,10 +1,14 @@
 import type { QueueSettings } from "../../dev/servicebus-emulator/config";
 import { QueueStore } from "../../dev/servicebus-emulator/queue-store";
+import type { QueueChanges, QueueSnapshot } from "../../dev/servicebus-emulator/queue-store";
 
 // The queue state on its own, with a hand-driven clock: time-based rules without waiting.
 
-function createStore(overrides: Partial<QueueSettings> = {}) {
-  const clock = { time: 1_000_000, now: () => clock.time };
+function createStore(
+  overrides: Partial<QueueSettings> = {},
+  options: { recordChanges?: boolean; time?: number } = {},
+) {
+  const clock = { time: options.time ?? 1_000_000, now: () => clock.time };
   let tokens = 0;
   const settings: QueueSettings = {
     name: "q",
@@ -15,7 +19,9 @@ function createStore(overrides: Partial<QueueSettings> = {}) {
     deadLetteringOnMessageExpiration: false,
     ...overrides,
   };
-  const store = new QueueStore<string>(settings, clock, () => `token-${++tokens}`);
+  const store = new QueueStore<string>(settings, clock, () => `token-${++tokens}`, {
+    recordChanges: options.recordChanges,
+  });
   const send = (body: string, options: { messageId?: string; ttl?: number; at?: number } = {}) =>
     store.send(body, {
       messageId: options.messageId ?? body,
@@ -116,4 +122,123 @@ test("deferred messages are only received by sequence number", () => {
   });
   const result = store.receiveDeferred("main", [sequenceNumber], "peekLock");
   expect("messages" in result && result.messages[0].payload).toBe("a");
+});
+
+/** What a store's changes leave on disk, folded as the message journal writes them. */
+function emptyDisk(): QueueSnapshot<string> {
+  return { nextSequenceNumber: 1, messages: [], duplicateIds: new Map() };
+}
+
+function save(disk: QueueSnapshot<string>, changes: QueueChanges<string>): void {
+  if (changes.nextSequenceNumber !== undefined) {
+    disk.nextSequenceNumber = changes.nextSequenceNumber;
+  }
+  const gone = new Set([...changes.removed, ...changes.saved.map((m) => m.sequenceNumber)]);
+  disk.messages = [...disk.messages.filter((m) => !gone.has(m.sequenceNumber)), ...changes.saved];
+  for (const [messageId, forgetAt] of changes.duplicateIds) {
+    if (forgetAt === undefined) disk.duplicateIds.delete(messageId);
+    else disk.duplicateIds.set(messageId, forgetAt);
+  }
+}
+
+test("takeChanges hands over sends, deliveries, settlements and duplicate ids once", () => {
+  const { store, clock, send } = createStore(
+    { duplicateDetectionWindowMs: 60_000 },
+    { recordChanges: true },
+  );
+  send("a", { messageId: "id-1" });
+  expect(store.takeChanges()).toEqual({
+    nextSequenceNumber: 2,
+    saved: [
+      expect.objectContaining({
+        sequenceNumber: 1,
+        payload: "a",
+        subQueue: "main",
+        deliveryAttempts: 0,
+        locked: false,
+      }),
+    ],
+    removed: [],
+    duplicateIds: new Map([["id-1", clock.time + 60_000]]),
+  });
+  expect(store.takeChanges()).toEqual({
+    nextSequenceNumber: undefined,
+    saved: [],
+    removed: [],
+    duplicateIds: new Map(),
+  });
+
+  const { lock } = store.receive("main", "peekLock")!;
+  expect(store.takeChanges().saved).toEqual([
+    expect.objectContaining({ sequenceNumber: 1, deliveryAttempts: 1, locked: true }),
+  ]);
+  store.settle(lock!.token, { kind: "complete" });
+  clock.time += 60_000;
+  store.advance();
+  expect(store.takeChanges()).toMatchObject({
+    saved: [],
+    removed: [1],
+    duplicateIds: new Map([["id-1", undefined]]),
+  });
+});
+
+test("without recordChanges there is nothing to hand over", () => {
+  const { store, send } = createStore({ duplicateDetectionWindowMs: 60_000 });
+  send("a", { messageId: "id-1" });
+  store.receive("main", "peekLock");
+  expect(store.takeChanges()).toEqual({
+    nextSequenceNumber: undefined,
+    saved: [],
+    removed: [],
+    duplicateIds: new Map(),
+  });
+});
+
+test("a store restored from its saved changes carries on where the old one stopped", () => {
+  const settings = { maxDeliveryCount: 2, duplicateDetectionWindowMs: 60_000 };
+  const before = createStore(settings, { recordChanges: true });
+  const disk = emptyDisk();
+  const { send, store, clock } = before;
+  send("locked");
+  send("dead");
+  send("deferred");
+  send("poison");
+  const received = [1, 2, 3, 4].map(() => store.receive("main", "peekLock")!);
+  store.settle(received[1].lock!.token, { kind: "deadLetter", reason: "Bad", description: "why" });
+  store.settle(received[2].lock!.token, { kind: "defer" });
+  store.settle(received[3].lock!.token, { kind: "abandon" });
+  save(disk, store.takeChanges());
+  store.receive("main", "peekLock"); // the poison message's last attempt, locked at the restart
+  send("ready", { messageId: "ready-id" });
+  const scheduled = send("scheduled", { at: clock.time + 5_000 });
+  save(disk, store.takeChanges());
+
+  const after = createStore(settings, { recordChanges: true, time: clock.time + 1_000 });
+  after.store.restore(disk);
+  // Released locks count their delivery; a last attempt goes to the dead-letter queue.
+  const first = after.store.receive("main", "peekLock")!;
+  expect([first.payload, first.deliveryAttempts]).toEqual(["locked", 2]);
+  expect(after.store.receive("main", "receiveAndDelete")!.payload).toBe("ready");
+  expect(after.store.receive("main", "receiveAndDelete")).toBeUndefined();
+  const deadLetters = after.store.peek("deadLetter", 0, 10);
+  expect(deadLetters.map((m) => [m.payload, m.propertyUpdates.DeadLetterReason])).toEqual([
+    ["dead", "Bad"],
+    ["poison", "MaxDeliveryCountExceeded"],
+  ]);
+  expect(after.store.takeChanges().saved.map((m) => [m.payload, m.subQueue])).toEqual(
+    expect.arrayContaining([
+      ["locked", "main"],
+      ["poison", "deadLetter"],
+    ]),
+  );
+  const deferred = after.store.receiveDeferred("main", [3], "receiveAndDelete");
+  expect("messages" in deferred && deferred.messages[0].payload).toBe("deferred");
+  // Duplicate detection and sequence numbers go on; the scheduled message keeps its time.
+  expect(after.send("again", { messageId: "ready-id" }).duplicate).toBe(true);
+  expect(after.send("new").sequenceNumber).toBe(scheduled.sequenceNumber + 2);
+  after.clock.time = clock.time + 5_000;
+  after.store.settle(first.lock!.token, { kind: "complete" });
+  expect(after.store.receive("main", "receiveAndDelete")!.payload).toBe("new");
+  const arrived = after.store.receive("main", "receiveAndDelete")!;
+  expect([arrived.payload, arrived.enqueuedAt]).toEqual(["scheduled", clock.time + 5_000]);
 });

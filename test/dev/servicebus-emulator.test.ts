@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
+import fs from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import {
   ServiceBusClient,
@@ -19,16 +21,24 @@ const REPO_ROOT = path.join(__dirname, "..", "..");
 
 let emulator: ServiceBusEmulator;
 let client: ServiceBusClient;
+let dataDir: string;
 const extraClients: ServiceBusClient[] = [];
 
+// On disk, as `npm start` runs it: every answer waits for the write (restarts: the -restart test).
 beforeAll(async () => {
-  emulator = await startServiceBusEmulator({ port: await freePort(), configPath: FIXTURE_CONFIG });
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "servicebus-emulator-"));
+  emulator = await startServiceBusEmulator({
+    port: await freePort(),
+    configPath: FIXTURE_CONFIG,
+    dataDir,
+  });
   client = new ServiceBusClient(emulator.connectionString);
 });
 
 afterAll(async () => {
   await Promise.all([client, ...extraClients].map((c) => c.close()));
   await emulator.close();
+  fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
