@@ -1,12 +1,9 @@
 import { app } from "@azure/functions";
-import { httpHandler } from "../shared/runtime";
+import { healthHandler } from "../shared/runtime";
 
 app.http("health", {
   route: "health",
   methods: ["GET"],
   authLevel: "anonymous",
-  handler: httpHandler(async (_request, { deps, useCases, json }) => {
-    const report = await useCases.checkHealth(deps);
-    return json(report.status === "healthy" ? 200 : 503, report);
-  }),
+  handler: healthHandler(),
 });

@@ -130,7 +130,22 @@ export interface DataServiceClient {
   status(target: DataServiceTarget, requestId: string): Promise<StatusOutcome>;
   /** The check call for several requests at once (repeated `ids=`; the caller keeps to 50). */
   statuses(target: DataServiceTarget, requestIds: string[]): Promise<StatusesOutcome>;
+  /** DM's workflow route (`Workflows/Routes/<workflowRouteId>`): where DM posts the workflow. */
+  workflowRoute(target: DataServiceTarget, workflowRouteId: string): Promise<RouteOutcome>;
+  /** Saves a workflow route as read, changed (`PATCH Workflows/Route`). */
+  saveWorkflowRoute(
+    target: DataServiceTarget,
+    route: Record<string, unknown>,
+  ): Promise<RouteSaveOutcome>;
 }
+
+export type RouteOutcome =
+  | { kind: "ok"; route: Record<string, unknown> }
+  | { kind: "transient" | "permanent"; reason: string; retryAfterMs?: number };
+
+export type RouteSaveOutcome =
+  | { kind: "ok" }
+  | { kind: "transient" | "permanent"; reason: string; retryAfterMs?: number };
 
 export type StatusesOutcome =
   | { kind: "ok"; statuses: Map<string, DmRequestStatus> }

@@ -205,3 +205,22 @@ export function timerHandler(
     }
   };
 }
+
+/**
+ * The health route: the probes' report, and a report naming Table Storage when the relay could
+ * not even be built (building it makes the tables, so that is what failed).
+ */
+export function healthHandler(): HttpHandler {
+  return async (_request, context) => {
+    const { getRelay, useCases, json } = await relayKit();
+    try {
+      const report = await useCases.checkHealth(await getRelay(relayConfig()));
+      return json(report.status === "healthy" ? 200 : 503, report);
+    } catch (error) {
+      contextLogger(context).warn("health: the relay could not be built", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return json(503, { status: "unhealthy", checks: { tables: "failing" } });
+    }
+  };
+}

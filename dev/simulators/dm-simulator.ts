@@ -24,6 +24,8 @@ export interface DmSimulator extends RunningServer {
   statuses: Map<string, DmStatus>;
   /** Approve/Deny calls that changed a request, per request id (must be 1 at most). */
   writes: Map<string, number>;
+  /** Workflow routes by workflowRouteId, as DM's route API keeps them. */
+  routes: Map<string, Record<string, unknown>>;
   /** Makes every token issued so far invalid, as if it had expired. */
   expireTokens(): void;
 }
@@ -53,6 +55,7 @@ export async function startDmSimulator(options: DmSimulatorOptions = {}): Promis
     tokensIssued: 0,
     statuses: new Map<string, DmStatus>(),
     writes: new Map<string, number>(),
+    routes: new Map<string, Record<string, unknown>>(),
   };
   const statusOf = (id: string): DmStatus =>
     state.statuses.get(id) ?? options.initialStatus?.(id) ?? "Pending";
@@ -60,10 +63,15 @@ export async function startDmSimulator(options: DmSimulatorOptions = {}): Promis
   const server = await serve(options.port ?? 0, (call) => {
     if (call.method === "POST" && call.path === "/GroupIDSecurityService/connect/token")
       return issueToken(call);
+    const route =
+      /^\/GroupIDDataService\/api\/IdentityStores\/(\d+)\/Workflows\/(?:Routes\/([^/]+)|Route)$/.exec(
+        call.path,
+      );
     const match =
       /^\/GroupIDDataService\/api\/IdentityStores\/(\d+)\/Workflows(?:\/(Approve|Deny))?$/.exec(
         call.path,
       );
+    if (route) return routeCall(call, route[2]);
     if (!match) return { status: 404, body: envelope("Failure", "not found") };
     state.calls.push(call);
     if (options.credentials) {
@@ -76,7 +84,10 @@ export async function startDmSimulator(options: DmSimulatorOptions = {}): Promis
     const action = match[2];
     if (!action) {
       // DM takes repeated `ids=` parameters (a comma list is read too).
-      const ids = call.query.getAll("ids").flatMap((value) => value.split(",")).filter(Boolean);
+      const ids = call.query
+        .getAll("ids")
+        .flatMap((value) => value.split(","))
+        .filter(Boolean);
       const data = ids.map((id) => ({
         workflowRequestID: /^\d+$/.test(id) ? Number(id) : id,
         statusId: statusOf(id),
@@ -103,6 +114,34 @@ export async function startDmSimulator(options: DmSimulatorOptions = {}): Promis
       }),
     };
   });
+
+  /** DM's workflow route API: read one route, or save routes (`{items: [...]}`). */
+  function routeCall(call: ReceivedRequest, routeId: string | undefined): Reply {
+    if (!authorized(call)) return { status: 401, body: envelope("Failure", "unauthorized") };
+    state.calls.push(call);
+    const fault = options.fault?.(call);
+    if (fault && fault !== "hang") return fault;
+    if (call.method === "GET" && routeId) {
+      const stored = state.routes.get(routeId);
+      return stored
+        ? { status: 200, body: envelope("Success", "ok", stored) }
+        : {
+            status: 404,
+            body: envelope("Failure", `workflow route ${routeId} not found`, null, 404),
+          };
+    }
+    if (call.method !== "PATCH" || routeId)
+      return { status: 405, body: envelope("Failure", "method not allowed") };
+    const { items } = JSON.parse(call.body || "{}") as { items?: Record<string, unknown>[] };
+    for (const item of items ?? []) state.routes.set(String(item.workflowRouteId), item);
+    return { status: 200, body: envelope("Success", `${items?.length ?? 0} routes saved`) };
+  }
+
+  function authorized(call: ReceivedRequest): boolean {
+    if (!options.credentials) return true;
+    const token = /^Bearer (.+)$/.exec(call.headers.authorization ?? "")?.[1];
+    return Boolean(token && (validTokens.get(token) ?? 0) >= Date.now());
+  }
 
   function issueToken(call: ReceivedRequest): Reply {
     const form = new URLSearchParams(call.body);

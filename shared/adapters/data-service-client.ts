@@ -1,9 +1,17 @@
 /**
  * DM's Data service workflow API (CONTRACT "Writing the decision back to the Data service"):
- * approve, deny and the check call, authenticated by `DATA_SERVICE_AUTH`.
+ * approve, deny and the check call, and the workflow route that `configureDirectoryManager` sets;
+ * authenticated by `DATA_SERVICE_AUTH`.
  */
 import type { AxiosResponse } from "axios";
-import type { ApplyOutcome, DataServiceClient, DataServiceTarget, StatusesOutcome } from "../ports";
+import type {
+  ApplyOutcome,
+  DataServiceClient,
+  DataServiceTarget,
+  RouteOutcome,
+  RouteSaveOutcome,
+  StatusesOutcome,
+} from "../ports";
 import { readEnvelope, readRequestStatus } from "./dm-envelope";
 import type { DmTokens } from "./dm-token-provider";
 import {
@@ -17,6 +25,7 @@ import {
   isTransientStatus,
   joinUrl,
   parseJson,
+  propertyOf,
   transientAnswer,
 } from "./http-outcome";
 import { tokenFailure, type TokenSource } from "./token-source";
@@ -85,6 +94,36 @@ class HttpDataServiceClient implements DataServiceClient {
     return answer.kind === "answered" ? classifyStatusRead(answer.response, requestIds) : answer;
   }
 
+  async workflowRoute(target: DataServiceTarget, workflowRouteId: string): Promise<RouteOutcome> {
+    const answer = await this.exchange(target, {
+      method: "GET",
+      url: workflowsUrl(target, `Workflows/Routes/${encodeURIComponent(workflowRouteId)}`),
+      idempotencyKey: `${target.storeId}:route:${workflowRouteId}`,
+    });
+    if (answer.kind !== "answered") return answer;
+    const failure = routeFailure(answer.response);
+    if (failure) return failure;
+    const body = parseJson(answer.response.data);
+    const route = propertyOf(body, "data") ?? body;
+    return route !== null && typeof route === "object" && !Array.isArray(route)
+      ? { kind: "ok", route: route as Record<string, unknown> }
+      : { kind: "permanent", reason: `${SERVICE} answered without the workflow route` };
+  }
+
+  async saveWorkflowRoute(
+    target: DataServiceTarget,
+    route: Record<string, unknown>,
+  ): Promise<RouteSaveOutcome> {
+    const answer = await this.exchange(target, {
+      method: "PATCH",
+      url: workflowsUrl(target, "Workflows/Route"),
+      body: JSON.stringify({ items: [route] }),
+      idempotencyKey: `${target.storeId}:route:${String(propertyOf(route, "workflowRouteId"))}`,
+    });
+    if (answer.kind !== "answered") return answer;
+    return routeFailure(answer.response) ?? { kind: "ok" };
+  }
+
   private async decide(
     target: DataServiceTarget,
     action: "Approve" | "Deny",
@@ -103,7 +142,12 @@ class HttpDataServiceClient implements DataServiceClient {
   /** One call, made again once with a fresh credential when the first is refused with a 401. */
   private async exchange(
     target: DataServiceTarget,
-    request: { method: "GET" | "POST"; url: string; body?: string; idempotencyKey: string },
+    request: {
+      method: "GET" | "POST" | "PATCH";
+      url: string;
+      body?: string;
+      idempotencyKey: string;
+    },
   ): Promise<{ kind: "answered"; response: AxiosResponse<string> } | FailureOutcome> {
     for (let attempt = 1; ; attempt += 1) {
       const credential = await this.authorizer.authorization(target);
@@ -180,6 +224,21 @@ function classifyDecision(response: AxiosResponse<string>): ApplyOutcome {
     kind: "unconfirmed",
     reason: `${SERVICE} answered HTTP ${response.status} with ${detail}`,
   };
+}
+
+/** Why a route call failed, in DM's words where it gave any; undefined for a success. */
+function routeFailure(
+  response: AxiosResponse<string>,
+): Exclude<RouteSaveOutcome, { kind: "ok" }> | undefined {
+  const envelope = readEnvelope(parseJson(response.data));
+  const words = envelope.message ? `: ${envelope.message}` : "";
+  if (isTransientStatus(response.status))
+    return transientAnswer(response, `${SERVICE} answered ${describeAnswer(response)}`);
+  if (!isSuccessStatus(response.status))
+    return { kind: "permanent", reason: `${SERVICE} answered HTTP ${response.status}${words}` };
+  if (envelope.verdict === "failure")
+    return { kind: "permanent", reason: `${SERVICE} refused${words}` };
+  return undefined;
 }
 
 /** Check-call answers: a failure envelope on a 2xx means DM could not read the requests. */

@@ -31,6 +31,7 @@ export const flowSetupSchema = z.object({
     })
     .max(100)
     .optional(),
+  configureDirectoryManager: z.boolean({ message: "must be true or false" }).optional(),
 });
 type FlowSetupAnswers = z.infer<typeof flowSetupSchema>;
 
@@ -198,6 +199,7 @@ export async function createFlow(
       ...(existing?.requestIdPointer && { requestIdPointer: existing.requestIdPointer }),
       // The relay's template claims each request (CONTRACT 4b).
       claims: true,
+      ...(answers.configureDirectoryManager && { configureDirectoryManager: true }),
     }),
   );
   return { ...link, cloudFlow: { flowId, environmentId, name, state: "on" } };

@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { checkFlowUrl, redactUrl } from "../domain/flow-url";
-import type { WorkflowLink } from "../domain/model";
+import type { StoreRegistration, WorkflowLink } from "../domain/model";
 import { jsonPointerPattern } from "../domain/trigger-payload";
 import { newTriggerKey } from "../security/tokens";
 import type { RelayDeps } from "./deps";
-import { conflict, notFound } from "./errors";
+import { conflict, notFound, upstream } from "./errors";
 import { parseBody } from "./validation";
 
 /** Limits that keep a link well inside a Table row (a String property holds 32 K characters). */
@@ -52,13 +52,14 @@ export const linkBodySchema = z.object({
     .regex(jsonPointerPattern, { message: "must be a JSON pointer such as /request/id" })
     .optional(),
   rotateTriggerKey: z.boolean({ message: "must be true or false" }).default(false),
-  claims: z
-    .boolean({ message: "must be true or false" })
-    .optional()
-    .meta({
-      description:
-        "the flow claims each request before its approval (made from the relay's template); default: kept while the flow URL stays, and learnt from the first claim",
-    }),
+  configureDirectoryManager: z.boolean({ message: "must be true or false" }).default(false).meta({
+    description:
+      "write the trigger URL into DM's workflow route (its msFlowRequestUrl) through the Data service",
+  }),
+  claims: z.boolean({ message: "must be true or false" }).optional().meta({
+    description:
+      "the flow claims each request before its approval (made from the relay's template); default: kept while the flow URL stays, and learnt from the first claim",
+  }),
 });
 
 function linkSchema(deps: RelayDeps) {
@@ -80,6 +81,8 @@ export interface LinkView {
   claims: boolean;
   flow: { host: string; redactedUrl: string };
   triggerUrl?: string;
+  /** Set when the body asked the relay to configure DM itself. */
+  directoryManager?: { configured: true };
   updatedAt: string;
 }
 
@@ -91,7 +94,8 @@ export async function linkWorkflow(
   body: string,
 ): Promise<LinkView> {
   const input = parseBody(linkSchema(deps), body);
-  if (!(await deps.stores.get(storeId)))
+  const store = await deps.stores.get(storeId);
+  if (!store)
     throw conflict(`store ${storeId} is not registered; register its Power Automate client first`);
   const existing = await deps.links.get(storeId, workflowId);
   const link: WorkflowLink = {
@@ -111,7 +115,38 @@ export async function linkWorkflow(
     updatedAt: deps.clock.now().toISOString(),
   };
   await deps.links.put(link);
-  return { ...linkView(link), triggerUrl: triggerUrl(deps, link) };
+  const view = { ...linkView(link), triggerUrl: triggerUrl(deps, link) };
+  if (!input.configureDirectoryManager) return view;
+  await pointWorkflowRouteAt(deps, store, workflowId, view.triggerUrl);
+  return { ...view, directoryManager: { configured: true } };
+}
+
+/**
+ * DM's own setting of the workflow, through its documented route API (CONTRACT 2): the route is
+ * read and saved back with `msFlowRequestUrl` set to the relay's trigger URL, so no step in DM's
+ * Admin Center is left. Running it again writes the same value. A refusal keeps the link.
+ */
+async function pointWorkflowRouteAt(
+  deps: RelayDeps,
+  store: StoreRegistration,
+  workflowId: string,
+  url: string,
+): Promise<void> {
+  const refused = (call: string, reason: string) =>
+    upstream(
+      `Directory Manager: ${call} failed: ${reason}; the link is kept, so it is safe to run again`,
+      {
+        upstream: { call: `Directory Manager: ${call}`, reason },
+        triggerUrl: url,
+      },
+    );
+  const read = await deps.dataService.workflowRoute(store, workflowId);
+  if (read.kind !== "ok") throw refused(`read workflow route ${workflowId}`, read.reason);
+  const saved = await deps.dataService.saveWorkflowRoute(store, {
+    ...read.route,
+    msFlowRequestUrl: url,
+  });
+  if (saved.kind !== "ok") throw refused(`save workflow route ${workflowId}`, saved.reason);
 }
 
 export async function getLink(
