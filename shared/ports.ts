@@ -10,6 +10,8 @@ export interface Versioned<T> {
 export interface StoreRepository {
   get(storeId: string): Promise<StoreRegistration | undefined>;
   put(registration: StoreRegistration): Promise<void>;
+  /** Every registered store, ordered by storeId. */
+  list(): Promise<StoreRegistration[]>;
 }
 
 export interface LinkRepository {
@@ -17,6 +19,8 @@ export interface LinkRepository {
   put(link: WorkflowLink): Promise<void>;
   /** false when there was no link. */
   delete(storeId: string, workflowId: string): Promise<boolean>;
+  /** The store's links, ordered by workflowId. */
+  list(storeId: string): Promise<WorkflowLink[]>;
 }
 
 export type WriteResult = "ok" | "conflict";

@@ -9,10 +9,10 @@ import { applyDecision } from "./app/apply-decision";
 import { dispatchToFlow } from "./app/dispatch";
 import { createFlow, getFlowTemplate } from "./app/flow-setup";
 import { checkHealth } from "./app/health";
-import { getLink, linkWorkflow, unlinkWorkflow } from "./app/links";
+import { getLink, linkWorkflow, listLinks, unlinkWorkflow } from "./app/links";
 import { recordDecision } from "./app/record-decision";
 import { getRequestStatus, listRequests, redriveRequest } from "./app/requests";
-import { getStore, registerStore } from "./app/stores";
+import { getStore, listStores, registerStore } from "./app/stores";
 
 export { parseStepMessage } from "./app/step-message";
 export { getRelay } from "./composition";
@@ -23,8 +23,10 @@ export const useCases = {
   checkHealth,
   registerStore,
   getStore,
+  listStores,
   linkWorkflow,
   getLink,
+  listLinks,
   unlinkWorkflow,
   getFlowTemplate,
   createFlow,

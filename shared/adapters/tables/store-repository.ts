@@ -1,4 +1,4 @@
-import type { TableClient } from "@azure/data-tables";
+import { odata, type TableClient } from "@azure/data-tables";
 import { z } from "zod";
 import type { StoreRegistration } from "../../domain/model";
 import type { StoreRepository } from "../../ports";
@@ -19,6 +19,8 @@ const registrationColumns = z.object({
   updatedAt: z.string(),
 });
 
+const registrationRow = registrationColumns.extend({ partitionKey: z.string() });
+
 export class TableStoreRepository implements StoreRepository {
   constructor(private readonly table: TableClient) {}
 
@@ -38,5 +40,17 @@ export class TableStoreRepository implements StoreRepository {
       { partitionKey: tableKey("storeId", storeId), rowKey: REGISTRATION_ROW, ...columns },
       "Replace",
     );
+  }
+
+  async list(): Promise<StoreRegistration[]> {
+    const registrations: StoreRegistration[] = [];
+    // Table Storage returns rows ordered by PartitionKey, the storeId; the iterator reads every page.
+    for await (const entity of this.table.listEntities<Record<string, unknown>>({
+      queryOptions: { filter: odata`RowKey eq ${REGISTRATION_ROW}` },
+    })) {
+      const { partitionKey: storeId, ...columns } = registrationRow.parse(entity);
+      registrations.push({ storeId, ...columns });
+    }
+    return registrations;
   }
 }
