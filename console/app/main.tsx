@@ -4,7 +4,7 @@
  * control that changes anything; the API refuses them anyway.
  */
 import { FluentProvider, webLightTheme } from "@fluentui/react-components";
-import { useState } from "react";
+import { useState, type ReactNode } from "react";
 import { createRoot } from "react-dom/client";
 import { loadSettings, type ConsoleSettings } from "./api";
 import { ConsoleContextValue } from "./context";
@@ -55,7 +55,7 @@ function Console(props: { settings: ConsoleSettings; session?: Session; signIn: 
 
 async function start(): Promise<void> {
   const root = createRoot(document.getElementById("root") as HTMLElement);
-  const render = (content: React.ReactNode): void =>
+  const render = (content: ReactNode): void =>
     root.render(<FluentProvider theme={webLightTheme}>{content}</FluentProvider>);
   try {
     const settings = await loadSettings();
