@@ -8,11 +8,18 @@
  * which `shared/runtime.ts` imports on the first invocation. The entry requires the kit's file at
  * run time instead of carrying it, so starting the app neither parses nor runs the kit's code.
  *
- * Run: `npm run build` (tsx dev/build.ts).
+ * Beside them, `console-assets/` holds the web console (`console/app`, React and Fluent UI), built
+ * for the browser, minified and gzipped, which `functions/console.ts` serves.
+ *
+ * Run: `npm run build` (tsx dev/build.ts); `--console-only [dir]` builds only the console, into
+ * `console-assets/` of the repository unless told otherwise (what `npm start` serves).
  */
 import { build, type Metafile, type Plugin } from "esbuild";
-import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
+import { CONSOLE_ASSETS_FOLDER, CONSOLE_PAGE, GZIP_SUFFIX } from "../console/serve";
 
 /**
  * Modules left out of the bundle, to be resolved at run time:
@@ -76,6 +83,80 @@ export async function bundleEntries(options: {
   return result.metafile;
 }
 
+const CONSOLE_SOURCE = "console/app";
+const gzipped = promisify(gzip);
+
+/**
+ * Builds the web console into `outDir`: ES module chunks named by content hash, MSAL in a chunk of
+ * its own that only `entra` mode loads, the page naming the entry chunk, every file gzipped. No
+ * source maps: the console's code is not secret, but its maps would double the package.
+ *
+ * A host may be serving `outDir` meanwhile (`npm start`, tests), so no file is ever missing: each
+ * one is renamed into place whole, the page last, and only then are an earlier build's files
+ * removed. Two builds of the same sources write the same files.
+ */
+export async function buildConsole(root: string, outDir: string): Promise<{ bytes: number }> {
+  const source = path.join(root, CONSOLE_SOURCE);
+  const result = await build({
+    entryPoints: { main: path.join(source, "main.tsx") },
+    outdir: outDir,
+    write: false,
+    bundle: true,
+    platform: "browser",
+    format: "esm",
+    splitting: true,
+    target: "es2022",
+    jsx: "automatic",
+    minify: true,
+    define: { "process.env.NODE_ENV": '"production"' },
+    entryNames: "[name]-[hash]",
+    chunkNames: "chunk-[hash]",
+    metafile: true,
+    logLevel: "warning",
+  });
+  const entry = Object.entries(result.metafile.outputs).find(([, output]) => output.entryPoint);
+  if (!entry) throw new Error("the console build has no entry chunk");
+  const page = (await readFile(path.join(source, CONSOLE_PAGE), "utf8")).replace(
+    "{{main}}",
+    `./${path.basename(entry[0])}`,
+  );
+  const files = [
+    ...result.outputFiles.map((file) => ({
+      name: path.basename(file.path),
+      contents: file.contents,
+    })),
+    { name: CONSOLE_PAGE, contents: Buffer.from(page) },
+  ];
+  await mkdir(outDir, { recursive: true });
+  const written = new Set<string>();
+  let bytes = 0;
+  for (const file of files) {
+    const packed = await gzipped(file.contents, { level: 9 });
+    const name = file.name + GZIP_SUFFIX;
+    // Dot files are never served, nor removed by another build.
+    const partial = path.join(outDir, `.${name}.${process.pid}.partial`);
+    await writeFile(partial, packed);
+    await rename(partial, path.join(outDir, name));
+    written.add(name);
+    bytes += packed.length;
+  }
+  for (const name of await readdir(outDir))
+    if (!written.has(name) && !name.startsWith("."))
+      await rm(path.join(outDir, name), { recursive: true, force: true });
+  return { bytes };
+}
+
+/** The bytes of every file under `dir`. */
+export async function folderBytes(dir: string): Promise<number> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const sizes = await Promise.all(
+    entries
+      .filter((entry) => entry.isFile())
+      .map(async (entry) => (await stat(path.join(entry.parentPath, entry.name))).size),
+  );
+  return sizes.reduce((sum, size) => sum + size, 0);
+}
+
 /** What Azure needs beside the bundle: the package's identity and its entry point. */
 async function deployablePackageJson(root: string): Promise<string> {
   const source = JSON.parse(await readFile(path.join(root, "package.json"), "utf8")) as {
@@ -108,15 +189,29 @@ export async function buildPackage(
     outDir,
     plugins: [separateBundle(kitSource, path.basename(RELAY_KIT.bundle))],
   });
+  await buildConsole(root, path.join(outDir, CONSOLE_ASSETS_FOLDER));
   await copyFile(path.join(root, "host.json"), path.join(outDir, "host.json"));
   await writeFile(path.join(outDir, "package.json"), await deployablePackageJson(root));
   return { outDir, metafile };
 }
 
-if (require.main === module) {
+const megabytes = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(2)} MB`;
+
+async function main(args: string[]): Promise<string> {
   const root = path.resolve(__dirname, "..");
-  buildPackage(root).then(
-    ({ outDir }) => console.log(`Built ${path.relative(root, outDir)}/`),
+  if (args[0] === "--console-only") {
+    const outDir = path.resolve(args[1] ?? path.join(root, CONSOLE_ASSETS_FOLDER));
+    const { bytes } = await buildConsole(root, outDir);
+    return `Built the console into ${path.relative(root, outDir) || "."}/ (${megabytes(bytes)} gzipped)`;
+  }
+  const { outDir } = await buildPackage(root);
+  const console = await folderBytes(path.join(outDir, CONSOLE_ASSETS_FOLDER));
+  return `Built ${path.relative(root, outDir)}/: ${megabytes(await folderBytes(outDir))}, of which the console ${megabytes(console)}`;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (line) => console.log(line),
     (error: unknown) => {
       console.error(error instanceof Error ? error.message : error);
       process.exitCode = 1;

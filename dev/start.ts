@@ -5,13 +5,17 @@
  *   --host-only       only the host, with the settings as they are (local.settings.json / env)
  *   --port <port>     the host's HTTP port (default: RELAY_PORT, else 7071)
  *   --reset           start the Service Bus emulator empty (it keeps messages in .servicebus/)
+ * Before the host starts, the web console is built into `console-assets/` (git-ignored), which the
+ * host serves on /api/console/: a fresh build every start, so it never serves stale sources.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
+import { CONSOLE_ASSETS_FOLDER } from "../console/serve";
 import { startAzuriteTables } from "./azurite";
 import { oneLineMessage } from "./host/startup-error";
 import { assertPortFree, parsePort, portSetting } from "./local-ports";
+import { buildConsole } from "./build";
 import { startServiceBusEmulator } from "./servicebus-emulator";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -137,6 +141,15 @@ async function main(): Promise<void> {
     return;
   }
 
+  try {
+    await buildConsole(REPO_ROOT, path.join(REPO_ROOT, CONSOLE_ASSETS_FOLDER));
+  } catch (error) {
+    await stopAll(stoppables);
+    throw error;
+  }
+  process.stdout.write(
+    `Web console built into ${CONSOLE_ASSETS_FOLDER}/, served on /api/console/\n`,
+  );
   const host = startHostProcess(hostEnv, options.port);
   // Ctrl-C reaches the host too (same process group); SIGTERM covers a `kill` of this process.
   onStopSignal(() => {

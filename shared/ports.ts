@@ -10,6 +10,7 @@ export interface Versioned<T> {
 export interface StoreRepository {
   get(storeId: string): Promise<StoreRegistration | undefined>;
   put(registration: StoreRegistration): Promise<void>;
+  /** Every registered store, ordered by storeId. */
   list(): Promise<StoreRegistration[]>;
 }
 
@@ -20,6 +21,8 @@ export interface LinkRepository {
   delete(storeId: string, workflowId: string): Promise<boolean>;
   /** Records that the link's flow claims its requests (a claim of it was seen). */
   markClaiming(storeId: string, workflowId: string): Promise<void>;
+  /** The store's links, ordered by workflowId. */
+  list(storeId: string): Promise<WorkflowLink[]>;
 }
 
 export type WriteResult = "ok" | "conflict";
@@ -144,8 +147,7 @@ export type RouteOutcome =
   | { kind: "transient" | "permanent"; reason: string; retryAfterMs?: number };
 
 export type RouteSaveOutcome =
-  | { kind: "ok" }
-  | { kind: "transient" | "permanent"; reason: string; retryAfterMs?: number };
+  { kind: "ok" } | { kind: "transient" | "permanent"; reason: string; retryAfterMs?: number };
 
 export type StatusesOutcome =
   | { kind: "ok"; statuses: Map<string, DmRequestStatus> }

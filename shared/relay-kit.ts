@@ -10,12 +10,12 @@ import { claimRequest } from "./app/claim";
 import { dispatchToFlow } from "./app/dispatch";
 import { createFlow, getFlowTemplate } from "./app/flow-setup";
 import { checkHealth } from "./app/health";
-import { getLink, linkWorkflow, unlinkWorkflow } from "./app/links";
+import { getLink, linkWorkflow, listLinks, unlinkWorkflow } from "./app/links";
 import { recordDecision } from "./app/record-decision";
 import { reconcile } from "./app/reconcile";
 import { getRequestStatus, listRequests, redriveRequest } from "./app/requests";
-import { getStore, registerStore } from "./app/stores";
 import { openApiDocument } from "./http/openapi";
+import { getStore, listStores, registerStore } from "./app/stores";
 
 export { parseStepMessage } from "./app/step-message";
 export { getAdminAuthenticator, getRelay } from "./composition";
@@ -27,8 +27,10 @@ export const useCases = {
   checkHealth,
   registerStore,
   getStore,
+  listStores,
   linkWorkflow,
   getLink,
+  listLinks,
   unlinkWorkflow,
   getFlowTemplate,
   createFlow,

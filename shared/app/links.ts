@@ -159,6 +159,15 @@ export async function getLink(
   return linkView(link);
 }
 
+/** The store's links without their secrets; 404 when the store is not registered. */
+export async function listLinks(
+  deps: RelayDeps,
+  storeId: string,
+): Promise<{ storeId: string; workflows: LinkView[] }> {
+  if (!(await deps.stores.get(storeId))) throw notFound(`store ${storeId} is not registered`);
+  return { storeId, workflows: (await deps.links.list(storeId)).map(linkView) };
+}
+
 export async function unlinkWorkflow(
   deps: RelayDeps,
   storeId: string,

@@ -93,3 +93,7 @@ export async function getStore(deps: RelayDeps, storeId: string): Promise<StoreR
   if (!registration) throw notFound(`store ${storeId} is not registered`);
   return registration;
 }
+
+export async function listStores(deps: RelayDeps): Promise<{ stores: StoreRegistration[] }> {
+  return { stores: await deps.stores.list() };
+}

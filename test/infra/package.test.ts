@@ -59,9 +59,17 @@ describe("the deployable package", () => {
 
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  it("holds the entry, the relay kit, host.json and a package.json without dependencies", () => {
-    const files = readdirSync(outDir, { recursive: true, encoding: "utf8" }).sort();
+  it("holds the entry, the relay kit, the console, host.json and a package.json without dependencies", () => {
+    const all = readdirSync(outDir, { recursive: true, encoding: "utf8" }).sort();
+    const files = all.filter((file) => !file.startsWith("console-assets/"));
+    expect(all.filter((file) => file.startsWith("console-assets/"))).toEqual(
+      expect.arrayContaining([
+        "console-assets/index.html.gz",
+        expect.stringMatching(/^console-assets\/main-[A-Z0-9]+\.js\.gz$/),
+      ]),
+    );
     expect(files).toEqual([
+      "console-assets",
       "functions",
       "functions/index.js",
       "functions/index.js.map",

@@ -1,9 +1,9 @@
-import type { TableClient } from "@azure/data-tables";
+import { odata, type TableClient } from "@azure/data-tables";
 import { z } from "zod";
 import type { WorkflowLink } from "../../domain/model";
 import type { LinkRepository } from "../../ports";
 import type { SecretBox } from "../../security/secret-box";
-import { getEntityIfExists, isMissingEntity, jsonColumn } from "./entities";
+import { getEntityIfExists, isMissingEntity, jsonColumn, type StoredEntity } from "./entities";
 import { tableKey } from "./table-keys";
 
 const linkColumns = z.object({
@@ -16,6 +16,8 @@ const linkColumns = z.object({
   claims: z.boolean().optional(),
   updatedAt: z.string(),
 });
+
+const workflowRowKey = z.object({ rowKey: z.string() });
 
 type SecretField = "requestUrl" | "triggerKey";
 
@@ -35,7 +37,21 @@ export class TableLinkRepository implements LinkRepository {
       tableKey("storeId", storeId),
       tableKey("workflowId", workflowId),
     );
-    if (!entity) return undefined;
+    return entity && this.toLink(storeId, workflowId, entity);
+  }
+
+  async list(storeId: string): Promise<WorkflowLink[]> {
+    const partitionKey = tableKey("storeId", storeId);
+    const links: WorkflowLink[] = [];
+    // Rows come ordered by RowKey, the workflowId; the iterator reads every page.
+    for await (const entity of this.table.listEntities<Record<string, unknown>>({
+      queryOptions: { filter: odata`PartitionKey eq ${partitionKey}` },
+    }))
+      links.push(this.toLink(storeId, workflowRowKey.parse(entity).rowKey, entity));
+    return links;
+  }
+
+  private toLink(storeId: string, workflowId: string, entity: StoredEntity): WorkflowLink {
     const columns = linkColumns.parse(entity);
     const context = (field: SecretField): string => secretContext(storeId, workflowId, field);
     return {

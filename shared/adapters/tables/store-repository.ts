@@ -19,6 +19,8 @@ const registrationColumns = z.object({
   updatedAt: z.string(),
 });
 
+const registrationRow = registrationColumns.extend({ partitionKey: z.string() });
+
 export class TableStoreRepository implements StoreRepository {
   constructor(private readonly table: TableClient) {}
 
@@ -31,15 +33,6 @@ export class TableStoreRepository implements StoreRepository {
     return entity && { storeId, ...registrationColumns.parse(entity) };
   }
 
-  async list(): Promise<StoreRegistration[]> {
-    const stores: StoreRegistration[] = [];
-    for await (const entity of this.table.listEntities<Record<string, unknown>>({
-      queryOptions: { filter: odata`RowKey eq ${REGISTRATION_ROW}` },
-    }))
-      stores.push({ storeId: entity.partitionKey as string, ...registrationColumns.parse(entity) });
-    return stores;
-  }
-
   async put(registration: StoreRegistration): Promise<void> {
     // No field of a registration is secret or nested, so every field is a column as it is.
     const { storeId, ...columns } = registration;
@@ -47,5 +40,17 @@ export class TableStoreRepository implements StoreRepository {
       { partitionKey: tableKey("storeId", storeId), rowKey: REGISTRATION_ROW, ...columns },
       "Replace",
     );
+  }
+
+  async list(): Promise<StoreRegistration[]> {
+    const registrations: StoreRegistration[] = [];
+    // Table Storage returns rows ordered by PartitionKey, the storeId; the iterator reads every page.
+    for await (const entity of this.table.listEntities<Record<string, unknown>>({
+      queryOptions: { filter: odata`RowKey eq ${REGISTRATION_ROW}` },
+    })) {
+      const { partitionKey: storeId, ...columns } = registrationRow.parse(entity);
+      registrations.push({ storeId, ...columns });
+    }
+    return registrations;
   }
 }
