@@ -127,6 +127,7 @@ const requestStatusSchema = z.object({
       cancelError: z.string().optional(),
     })
     .optional(),
+  nextAttemptAt: z.string().optional().meta({ description: "when a scheduled retry is due" }),
   attempts: z.object({ flow: z.number().int(), apply: z.number().int() }),
   lastError: z.string().optional(),
   redrives: z.number().int(),
@@ -188,6 +189,16 @@ const COMPONENTS = {
     checks: z.record(z.string(), z.enum(["ok", "failing"])),
   }),
   OpenApiDocument: z.record(z.string(), z.unknown()).meta({ description: "this document" }),
+  StoreList: z.object({
+    stores: z.array(storeRegistrationSchema.extend({ storeId: z.string(), updatedAt: z.string() })),
+  }),
+  LinkList: z.object({ storeId: z.string(), workflows: z.array(linkViewSchema) }),
+  Me: z.object({
+    mode: z.enum(["key", "entra"]),
+    actor: z.object({ id: z.string(), name: z.string().optional() }),
+    roles: z.array(z.string()),
+    canChange: z.boolean().meta({ description: "whether this caller may use the change routes" }),
+  }),
 } satisfies Record<string, z.ZodType>;
 type ComponentName = keyof typeof COMPONENTS;
 
@@ -473,6 +484,55 @@ export const ROUTES: RouteDoc[] = [
     responses: {
       200: { description: "healthy", body: "Health" },
       503: { description: "a check failed (checks names it)", body: "Health" },
+    },
+  },
+  {
+    operationId: "listStores",
+    method: "GET",
+    path: "stores",
+    tag: "Administration",
+    summary: "Every registered identity store",
+    authLevel: "admin",
+    responses: { 200: { description: "the registrations", body: "StoreList" }, 503: unavailable },
+  },
+  {
+    operationId: "listWorkflows",
+    method: "GET",
+    path: "stores/{storeId}/workflows",
+    tag: "Administration",
+    summary: "A store's workflow links, without secrets",
+    authLevel: "admin",
+    responses: {
+      200: { description: "the links", body: "LinkList" },
+      400: invalidIds,
+      404: problem("the store is not registered"),
+      503: unavailable,
+    },
+  },
+  {
+    operationId: "me",
+    method: "GET",
+    path: "me",
+    tag: "Administration",
+    summary: "Who the caller is and what it may do (the console hides buttons from readers)",
+    authLevel: "admin",
+    responses: { 200: { description: "the caller", body: "Me" } },
+  },
+  {
+    operationId: "console",
+    method: "GET",
+    path: "console/{*path}",
+    tag: "Platform",
+    summary: "The web console's page, its assets and its sign-in settings (config.json)",
+    authLevel: "anonymous",
+    responses: {
+      200: {
+        description: "a file of the console",
+        binary: ["text/html", "application/javascript"],
+      },
+      400: problem("the path is not valid"),
+      404: problem("no such file"),
+      503: problem("the console is not built (npm run build)"),
     },
   },
   {
