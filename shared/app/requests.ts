@@ -55,6 +55,7 @@ export async function redriveRequest(
     return next.ok ? next.request : undefined;
   });
   if (!result) throw notFound(`request ${requestId} is not known to the relay`);
+  // The admin route's log names the actor already (actor=, actorName=).
   const requestLog = log.with({ workflowId: result.request.workflowId });
 
   if (result.changed) {
@@ -62,7 +63,6 @@ export async function redriveRequest(
     await sendStep(deps, step, result.request, 1);
     requestLog.info(
       `redriven: ${step === "flow" ? "calling the flow" : "writing the decision"} again`,
-      { actor: by },
     );
     return { requestId, state: result.request.state };
   }
@@ -87,7 +87,6 @@ export async function redriveRequest(
     requestLog.info("redriven: a stuck step was queued again", {
       step: stuck.step,
       attempt,
-      actor: by,
     });
     return { requestId, state: requeued?.request.state ?? request.state };
   }
@@ -106,6 +105,6 @@ export async function redriveRequest(
     );
   }
   await sendStep(deps, unsent, request, 1);
-  requestLog.info("redriven: the step's first message was sent again", { step: unsent, actor: by });
+  requestLog.info("redriven: the step's first message was sent again", { step: unsent });
   return { requestId, state: request.state };
 }

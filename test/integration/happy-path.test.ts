@@ -27,10 +27,13 @@ it("relays a DM request to the flow and writes the approval back", async () => {
   });
   expect(env.dm.statuses.get("1001")).toBe("Approved");
   expect(env.dm.writes.get("1001")).toBe(1);
+  // The run's claim and the dispatcher's record of the call both say flow-triggered, in either order.
   expect(done.history.map((h: { state: string }) => h.state)).toEqual([
     "queued",
+    "flow-triggered",
     "flow-triggered",
     "decided",
     "applied",
   ]);
+  expect(done.flowRun).toMatchObject({ runId: env.flow.runs[0]?.runId });
 });

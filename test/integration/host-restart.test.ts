@@ -43,7 +43,8 @@ it("gives each request one approval and one decision when the host dies mid-call
   await env.startHost();
 
   for (const id of ids) await env.waitForState("contoso", id, "applied", 60_000);
-  const stats = env.flow.stats();
+  // The killed calls' runs claim late; wait until every run has ended.
+  const stats = await env.flow.waitFor((now) => now.runStatuses.Running === 0, 30_000);
   for (const id of ids) {
     expect(stats.byRequest[id]?.approvalsStarted).toBe(1);
     expect(env.dm.writes.get(id)).toBe(1);
