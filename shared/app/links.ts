@@ -8,14 +8,14 @@ import { conflict, notFound, upstream } from "./errors";
 import { parseBody } from "./validation";
 
 /** Limits that keep a link well inside a Table row (a String property holds 32 K characters). */
-export const MAX_FLOW_URL_LENGTH = 4096;
-export const MAX_APPROVERS = 50;
+const MAX_FLOW_URL_LENGTH = 4096;
+const MAX_APPROVERS = 50;
 /** RFC 5321's longest mailbox; a UPN has the same shape. */
-export const MAX_APPROVER_LENGTH = 320;
-export const MAX_REQUEST_ID_POINTER_LENGTH = 512;
+const MAX_APPROVER_LENGTH = 320;
+const MAX_REQUEST_ID_POINTER_LENGTH = 512;
 
 /** One approver: an email address or a UPN (`alice@contoso.com`). */
-export const approverSchema = z
+const approverSchema = z
   .email({ message: "must be an email address" })
   .max(MAX_APPROVER_LENGTH, { message: `must be at most ${MAX_APPROVER_LENGTH} characters` });
 

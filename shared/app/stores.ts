@@ -10,7 +10,7 @@ const dnsLabel = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
 const dataverseRegion = /^crm([2-9]|[12][0-9])?$/;
 const guid = z.guid({ message: "must be a GUID" });
 /** Longer URLs than this are not DM's services; the limit keeps a registration well inside a Table row. */
-export const MAX_SERVICE_URL_LENGTH = 2048;
+const MAX_SERVICE_URL_LENGTH = 2048;
 const serviceUrl = z
   .string({ message: "must be a URL" })
   .max(MAX_SERVICE_URL_LENGTH, { message: `must be at most ${MAX_SERVICE_URL_LENGTH} characters` })
@@ -24,7 +24,7 @@ const serviceUrl = z
 export const storeRegistrationSchema = z.object({
   organizationCode: z
     .string({ message: "must be a DNS label" })
-    .max(63)
+    .max(63, { message: "must be a DNS label" })
     .regex(dnsLabel, { message: "must be a DNS label" }),
   region: z
     .string({ message: "must be a Dataverse region label such as crm or crm4" })

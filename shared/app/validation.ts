@@ -6,7 +6,7 @@ import { RelayProblem, invalid } from "./errors";
  * The largest admin request body: several times what the longest valid one needs, and far below
  * what a Table row holds, so no field's size can reach the storage.
  */
-export const MAX_ADMIN_BODY_BYTES = 64 * 1024;
+const MAX_ADMIN_BODY_BYTES = 64 * 1024;
 
 export function fieldErrors(error: z.ZodError): FieldError[] {
   return error.issues.map((issue) => ({
