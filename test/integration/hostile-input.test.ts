@@ -657,7 +657,6 @@ function reachesApp(request: HostileRequest): boolean | "unknown" {
   } catch {
     return "unknown";
   }
-  if (request.path.endsWith("/claim")) return "unknown"; // until the claim function is registered
   return request.authorized;
 }
 
