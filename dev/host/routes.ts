@@ -94,7 +94,8 @@ function compileSegment(segment: string, template: string, isLast: boolean): Com
   if (/[{}]/.test(segment.replace(PARAMETER, ""))) {
     throw new Error(`Unbalanced braces in route "${template}".`);
   }
-  return { pattern: new RegExp(`^${source}$`, "i"), parameterNames, rank, optional, catchAll };
+  // dotAll: a decoded segment may hold a line break, which the function then refuses by name.
+  return { pattern: new RegExp(`^${source}$`, "is"), parameterNames, rank, optional, catchAll };
 }
 
 export function splitPath(path: string): string[] {
