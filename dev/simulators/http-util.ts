@@ -1,4 +1,5 @@
 import http from "node:http";
+import https from "node:https";
 import type { AddressInfo } from "node:net";
 
 export interface ReceivedRequest {
@@ -23,12 +24,16 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** A plain node:http server on 127.0.0.1 that hands each request, body read, to `handle`. */
+/**
+ * A plain node:http server on 127.0.0.1 that hands each request, body read, to `handle`; with
+ * `tls` (PEM key and certificate) it speaks https instead.
+ */
 export async function serve(
   port: number,
   handle: (request: ReceivedRequest) => Promise<Reply | "hang"> | Reply | "hang",
+  tls?: { key: string; cert: string },
 ): Promise<RunningServer> {
-  const server = http.createServer(async (req, res) => {
+  const listener: http.RequestListener = async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
@@ -59,7 +64,8 @@ export async function serve(
       ...reply.headers,
     });
     res.end(body);
-  });
+  };
+  const server = tls ? https.createServer(tls, listener) : http.createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", resolve);
@@ -67,7 +73,7 @@ export async function serve(
   const actual = (server.address() as AddressInfo).port;
   return {
     port: actual,
-    url: `http://127.0.0.1:${actual}`,
+    url: `${tls ? "https" : "http"}://127.0.0.1:${actual}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -42,7 +42,12 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function openBrowser(): Promise<Browser> {
+export interface BrowserOptions {
+  /** Take self-signed certificates (a local https sign-in authority's). */
+  ignoreHTTPSErrors?: boolean;
+}
+
+export async function openBrowser(options: BrowserOptions = {}): Promise<Browser> {
   const profile = mkdtempSync(path.join(os.tmpdir(), "console-chromium-"));
   let context: BrowserContext;
   try {
@@ -52,6 +57,7 @@ export async function openBrowser(): Promise<Browser> {
       args: CHROMIUM_ARGS,
       viewport: { width: 1440, height: 900 },
       timeout: 30_000,
+      ignoreHTTPSErrors: options.ignoreHTTPSErrors ?? false,
     });
   } catch (error) {
     rmSync(profile, { recursive: true, force: true });

@@ -5,8 +5,19 @@
  * tenant's key, shaped like Entra's access tokens for an API with app roles. It also mints the
  * tokens an attacker would try: expired, for another audience or tenant, unsigned, signed by
  * another key, or HS256 with the public key as the secret.
+ *
+ * Started with `{ https: true }` it also plays the parts of Entra that MSAL's redirect sign-in
+ * uses (MSAL refuses an authority that is not https): an authorize endpoint that signs the chosen
+ * user in at once and sends the browser back with a code, a token endpoint that redeems the code
+ * (PKCE) or a refresh token for an access token, id token and client_info, and sign-out. Its
+ * certificate is self-signed, made by openssl for 127.0.0.1; the relay trusts it through
+ * NODE_EXTRA_CA_CERTS (in `relaySettings()`), the browser by ignoring certificate errors.
  */
-import { randomUUID } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { createHash, randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import {
   exportJWK,
   exportSPKI,
@@ -52,11 +63,41 @@ export interface MintOptions {
   kid?: string;
 }
 
+export interface StartOptions {
+  /** Serve https with a self-signed certificate (what MSAL needs); default http. */
+  https?: boolean;
+}
+
+/** What the authorize endpoint handed out, redeemed once at the token endpoint. */
+interface IssuedCode {
+  clientId: string;
+  redirectUri: string;
+  codeChallenge: string;
+  nonce: string;
+  scope: string;
+  user: TokenClaims;
+}
+
+/** An OAuth error answer, as Entra shapes it. */
+const oauthError = (error: string, description: string): Reply => ({
+  status: 400,
+  body: { error, error_description: description },
+});
+
+const base64url = (text: string): string => Buffer.from(text).toString("base64url");
+
 export class FakeEntraIssuer {
   /** How often the relay asked for the metadata and for the key set. */
   readonly served = { metadata: 0, jwks: 0 };
+  /** The `oid` of each user whose authorization code the token endpoint redeemed. */
+  readonly redeemedCodes: string[] = [];
 
   private server: RunningServer | undefined;
+  private certificateFolder: string | undefined;
+  /** Who the authorize endpoint signs in: claims over `claims()`'s defaults. */
+  private user: TokenClaims = {};
+  private readonly codes = new Map<string, IssuedCode>();
+  private readonly refreshTokens = new Map<string, { clientId: string; user: TokenClaims }>();
 
   private constructor(
     readonly tenantId: string,
@@ -65,7 +106,10 @@ export class FakeEntraIssuer {
     private readonly publicJwk: Record<string, unknown>,
   ) {}
 
-  static async start(tenantId = ADMIN_TENANT_ID): Promise<FakeEntraIssuer> {
+  static async start(
+    tenantId = ADMIN_TENANT_ID,
+    options: StartOptions = {},
+  ): Promise<FakeEntraIssuer> {
     const tenantKey = { kid: `tenant-${randomUUID()}`, ...(await generateKeyPair("RS256")) };
     const strangerKey = { kid: `stranger-${randomUUID()}`, ...(await generateKeyPair("RS256")) };
     const publicJwk = { ...(await exportJWK(tenantKey.publicKey)), kid: tenantKey.kid };
@@ -74,33 +118,174 @@ export class FakeEntraIssuer {
       use: "sig",
       alg: "RS256",
     });
-    issuer.server = await serve(0, (request) => issuer.answer(request));
+    let tls: { key: string; cert: string } | undefined;
+    if (options.https) {
+      issuer.certificateFolder = mkdtempSync(path.join(os.tmpdir(), "fake-entra-"));
+      tls = selfSignedCertificate(issuer.certificateFolder);
+    }
+    issuer.server = await serve(0, (request) => issuer.answer(request), tls);
     return issuer;
   }
 
-  /** Where Entra publishes them: the tenant's metadata, and the key set it points to. */
-  private answer(request: ReceivedRequest): Reply {
-    const tenantPath = `/${this.tenantId}`;
-    if (request.method !== "GET") return { status: 405 };
-    if (request.path === `${tenantPath}/v2.0/.well-known/openid-configuration`) {
-      this.served.metadata++;
-      const base = this.authority + tenantPath;
+  /** The user the authorize endpoint signs in from now on: claims over the default admin's. */
+  signInAs(user: TokenClaims): void {
+    this.user = user;
+  }
+
+  /** Where Entra answers: metadata and keys, and (for MSAL) authorize, token and sign-out. */
+  private async answer(request: ReceivedRequest): Promise<Reply> {
+    const reply = await this.route(request);
+    // MSAL reads the metadata and calls the token endpoint from the console's origin.
+    return {
+      ...reply,
+      headers: { "access-control-allow-origin": "*", ...reply.headers },
+    };
+  }
+
+  private async route(request: ReceivedRequest): Promise<Reply> {
+    const base = this.authority + `/${this.tenantId}`;
+    const endpoint = request.path.slice(`/${this.tenantId}`.length);
+    if (!request.path.startsWith(`/${this.tenantId}/`)) return { status: 404 };
+    if (request.method === "OPTIONS")
       return {
-        status: 200,
-        body: {
-          issuer: this.issuer,
-          jwks_uri: `${base}/discovery/v2.0/keys`,
-          authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
-          token_endpoint: `${base}/oauth2/v2.0/token`,
-          id_token_signing_alg_values_supported: ["RS256"],
+        status: 204,
+        headers: {
+          "access-control-allow-methods": "GET, POST",
+          "access-control-allow-headers": String(
+            request.headers["access-control-request-headers"] ?? "content-type",
+          ),
         },
       };
+    if (request.method === "POST" && endpoint === "/oauth2/v2.0/token") return this.redeem(request);
+    if (request.method !== "GET") return { status: 405 };
+    switch (endpoint) {
+      case "/v2.0/.well-known/openid-configuration":
+        this.served.metadata++;
+        return {
+          status: 200,
+          body: {
+            issuer: this.issuer,
+            jwks_uri: `${base}/discovery/v2.0/keys`,
+            authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
+            token_endpoint: `${base}/oauth2/v2.0/token`,
+            end_session_endpoint: `${base}/oauth2/v2.0/logout`,
+            response_modes_supported: ["query", "fragment", "form_post"],
+            id_token_signing_alg_values_supported: ["RS256"],
+          },
+        };
+      case "/discovery/v2.0/keys":
+        this.served.jwks++;
+        return { status: 200, body: { keys: [this.publicJwk] } };
+      case "/oauth2/v2.0/authorize":
+        return this.authorize(request.query);
+      case "/oauth2/v2.0/logout": {
+        const back = request.query.get("post_logout_redirect_uri");
+        return back ? { status: 302, headers: { location: back } } : { status: 200 };
+      }
+      default:
+        return { status: 404 };
     }
-    if (request.path === `${tenantPath}/discovery/v2.0/keys`) {
-      this.served.jwks++;
-      return { status: 200, body: { keys: [this.publicJwk] } };
+  }
+
+  /** Signs the chosen user in without a page and sends the browser back with a code. */
+  private authorize(query: URLSearchParams): Reply {
+    const redirectUri = query.get("redirect_uri");
+    const clientId = query.get("client_id");
+    const codeChallenge = query.get("code_challenge");
+    if (!redirectUri || !clientId) return oauthError("invalid_request", "redirect_uri, client_id");
+    if (!codeChallenge || query.get("code_challenge_method") !== "S256")
+      return oauthError("invalid_request", "PKCE with S256 is required");
+    const code = randomUUID();
+    this.codes.set(code, {
+      clientId,
+      redirectUri,
+      codeChallenge,
+      nonce: query.get("nonce") ?? "",
+      scope: query.get("scope") ?? "",
+      user: this.user,
+    });
+    const answer = new URLSearchParams({
+      code,
+      state: query.get("state") ?? "",
+      client_info: this.clientInfo(this.user),
+    });
+    const separator = query.get("response_mode") === "query" ? "?" : "#";
+    return { status: 302, headers: { location: `${redirectUri}${separator}${answer}` } };
+  }
+
+  /** The token endpoint: an authorization code (with its PKCE verifier) or a refresh token. */
+  private async redeem(request: ReceivedRequest): Promise<Reply> {
+    const form = new URLSearchParams(request.body);
+    const clientId = form.get("client_id") ?? "";
+    let user: TokenClaims;
+    let nonce: string | undefined;
+    const grant = form.get("grant_type");
+    if (grant === "authorization_code") {
+      const issued = this.codes.get(form.get("code") ?? "");
+      this.codes.delete(form.get("code") ?? "");
+      if (
+        !issued ||
+        issued.clientId !== clientId ||
+        issued.redirectUri !== form.get("redirect_uri")
+      )
+        return oauthError("invalid_grant", "unknown code, or another client or redirect URI");
+      const verifier = form.get("code_verifier");
+      if (
+        !verifier ||
+        createHash("sha256").update(verifier).digest("base64url") !== issued.codeChallenge
+      )
+        return oauthError("invalid_grant", "the code_verifier does not match the code_challenge");
+      ({ user, nonce } = issued);
+      this.redeemedCodes.push(this.claims(user).oid ?? "");
+    } else if (grant === "refresh_token") {
+      const known = this.refreshTokens.get(form.get("refresh_token") ?? "");
+      if (!known || known.clientId !== clientId)
+        return oauthError("invalid_grant", "unknown refresh token");
+      ({ user } = known);
+    } else {
+      return oauthError("unsupported_grant_type", String(grant));
     }
-    return { status: 404 };
+    const refreshToken = randomUUID();
+    this.refreshTokens.set(refreshToken, { clientId, user });
+    const profile = this.claims(user);
+    const idToken = await this.timed(
+      new SignJWT({
+        iss: this.issuer,
+        aud: clientId,
+        tid: this.tenantId,
+        oid: profile.oid,
+        sub: profile.oid,
+        name: profile.name,
+        preferred_username: profile.preferred_username ?? profile.upn,
+        ver: "2.0",
+        ...(nonce && { nonce }),
+      }),
+      {},
+    )
+      .setProtectedHeader({ alg: "RS256", typ: "JWT", kid: this.tenantKey.kid })
+      .sign(this.tenantKey.privateKey);
+    return {
+      status: 200,
+      headers: { "cache-control": "no-store" },
+      body: {
+        token_type: "Bearer",
+        scope: [...new Set((form.get("scope") ?? "").split(" "))]
+          .filter((scope) => scope.startsWith(API_APP_ID_URI))
+          .join(" "),
+        expires_in: 3600,
+        ext_expires_in: 3600,
+        access_token: await this.token(user),
+        id_token: idToken,
+        refresh_token: refreshToken,
+        client_info: this.clientInfo(user),
+      },
+    };
+  }
+
+  /** What Entra returns as client_info: the user's object id and tenant, base64url JSON. */
+  private clientInfo(user: TokenClaims): string {
+    const profile = this.claims(user);
+    return base64url(JSON.stringify({ uid: profile.oid, utid: profile.tid }));
   }
 
   /** What RELAY_ADMIN_AUTHORITY names: http://127.0.0.1:<port>. */
@@ -126,6 +311,9 @@ export class FakeEntraIssuer {
       RELAY_ADMIN_TENANT_ID: this.tenantId,
       RELAY_ADMIN_AUDIENCE: `${API_APP_ID_URI},${API_CLIENT_ID}`,
       RELAY_ADMIN_AUTHORITY: this.authority,
+      ...(this.certificateFolder && {
+        NODE_EXTRA_CA_CERTS: path.join(this.certificateFolder, CERTIFICATE_FILE),
+      }),
     };
   }
 
@@ -169,6 +357,7 @@ export class FakeEntraIssuer {
 
   async close(): Promise<void> {
     await this.server?.close();
+    if (this.certificateFolder) rmSync(this.certificateFolder, { recursive: true, force: true });
   }
 
   private timed<T extends SignJWT | UnsecuredJWT>(jwt: T, options: MintOptions): T {
@@ -179,4 +368,22 @@ export class FakeEntraIssuer {
       .setExpirationTime(now + (options.expiresIn ?? 3600));
     return jwt;
   }
+}
+
+const CERTIFICATE_FILE = "certificate.pem";
+
+/** A self-signed certificate for 127.0.0.1 (its own CA), written to `folder` by openssl. */
+function selfSignedCertificate(folder: string): { key: string; cert: string } {
+  const keyFile = path.join(folder, "key.pem");
+  const certificateFile = path.join(folder, CERTIFICATE_FILE);
+  execFileSync(
+    "openssl",
+    [
+      ...["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"],
+      ...["-addext", "subjectAltName=IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:TRUE"],
+      ...["-keyout", keyFile, "-out", certificateFile],
+    ],
+    { stdio: "ignore", timeout: 30_000 },
+  );
+  return { key: readFileSync(keyFile, "utf8"), cert: readFileSync(certificateFile, "utf8") };
 }
