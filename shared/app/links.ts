@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { checkFlowUrl, redactUrl } from "../domain/flow-url";
 import type { WorkflowLink } from "../domain/model";
+import { DEFAULT_CALLS_PER_SECOND, MAX_CALLS_PER_SECOND } from "../domain/pacing";
 import { jsonPointerPattern } from "../domain/trigger-payload";
 import { newTriggerKey } from "../security/tokens";
 import type { RelayDeps } from "./deps";
@@ -24,6 +25,7 @@ function linkSchema(deps: RelayDeps) {
       .regex(jsonPointerPattern, { message: "must be a JSON pointer such as /request/id" })
       .optional(),
     rotateTriggerKey: z.boolean().default(false),
+    maxCallsPerSecond: z.number().int().min(1).max(MAX_CALLS_PER_SECOND).optional(),
   });
 }
 
@@ -34,6 +36,7 @@ export interface LinkView {
   approvers: string[];
   flowAuth: WorkflowLink["flowAuth"];
   requestIdPointer?: string;
+  maxCallsPerSecond: number;
   flow: { host: string; redactedUrl: string };
   triggerUrl?: string;
   updatedAt: string;
@@ -61,6 +64,7 @@ export async function linkWorkflow(
     requestUrl: input.requestUrl,
     triggerKey: existing && !input.rotateTriggerKey ? existing.triggerKey : newTriggerKey(),
     ...(input.requestIdPointer && { requestIdPointer: input.requestIdPointer }),
+    ...(input.maxCallsPerSecond && { maxCallsPerSecond: input.maxCallsPerSecond }),
     updatedAt: deps.clock.now().toISOString(),
   };
   await deps.links.put(link);
@@ -95,6 +99,7 @@ function linkView(link: WorkflowLink): LinkView {
     approvers: link.approvers,
     flowAuth: link.flowAuth,
     ...(link.requestIdPointer && { requestIdPointer: link.requestIdPointer }),
+    maxCallsPerSecond: link.maxCallsPerSecond ?? DEFAULT_CALLS_PER_SECOND,
     flow: { host: new URL(link.requestUrl).host, redactedUrl: redactUrl(link.requestUrl) },
     updatedAt: link.updatedAt,
   };
