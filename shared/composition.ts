@@ -18,7 +18,7 @@ import {
   CachedStoreRepository,
   RememberingRequestRepository,
 } from "./adapters/caching";
-import { createTableRepositories } from "./adapters/tables";
+import { createTableRepositories, type TablePipelinePolicies } from "./adapters/tables";
 import { CredentialTokenSource, createAzureCredential } from "./adapters/token-source";
 import type { RelayDeps } from "./app/deps";
 import { FlowPacer } from "./app/flow-pacer";
@@ -66,7 +66,20 @@ export function getAdminAuthenticator(config: RelayConfig): AdminAuthenticator {
   return adminAuthenticator;
 }
 
-async function buildRelay(config: RelayConfig): Promise<RelayDeps> {
+/** What a test or bench may add to the relay it builds, to watch it. */
+export interface Instrumentation {
+  /** Added to every Table client's pipeline (a per-request policy counts transactions). */
+  tablePolicies?: TablePipelinePolicies;
+}
+
+/**
+ * The relay's dependencies, built afresh: `getRelay` builds them once per process; tests build
+ * several to play several instances.
+ */
+export async function buildRelay(
+  config: RelayConfig,
+  instrumentation: Instrumentation = {},
+): Promise<RelayDeps> {
   // Built lazily: only managed-identity settings need it, and local work has none.
   let credential: TokenCredential | undefined;
   const azureCredential = (): TokenCredential =>
@@ -84,6 +97,7 @@ async function buildRelay(config: RelayConfig): Promise<RelayDeps> {
       : { endpoint: config.tables.endpoint, credential: azureCredential() },
     secrets,
     config.tablePrefix,
+    instrumentation.tablePolicies,
   );
   await tables.ensureTables();
 

@@ -6,12 +6,7 @@
  * is remembered of them is only a guess that a conditional write checks (`lastWritten`).
  */
 import { FINAL_STATES } from "../domain/lifecycle";
-import type {
-  RelayRequest,
-  RequestState,
-  StoreRegistration,
-  WorkflowLink,
-} from "../domain/model";
+import type { RelayRequest, RequestState, StoreRegistration, WorkflowLink } from "../domain/model";
 import type {
   LinkRepository,
   RequestRepository,
@@ -57,6 +52,12 @@ export class ReadCache<V> {
 
   drop(key: string): void {
     this.entries.delete(key);
+  }
+
+  /** Applies a change this instance made to the kept value, if there is one, without a read. */
+  patch(key: string, change: (value: V) => V): void {
+    const entry = this.entries.get(key);
+    if (entry) entry.value = entry.value.then(change);
   }
 }
 
@@ -110,8 +111,10 @@ export class CachedLinkRepository implements LinkRepository {
     return this.changing(storeId, workflowId, () => this.inner.delete(storeId, workflowId));
   }
 
-  markClaiming(storeId: string, workflowId: string): Promise<void> {
-    return this.changing(storeId, workflowId, () => this.inner.markClaiming(storeId, workflowId));
+  /** A link seen to claim stays in memory, marked: every trigger to it would read it again else. */
+  async markClaiming(storeId: string, workflowId: string): Promise<void> {
+    await this.inner.markClaiming(storeId, workflowId);
+    this.cache.patch(linkKey(storeId, workflowId), (link) => link && { ...link, claims: true });
   }
 
   private async changing<T>(storeId: string, workflowId: string, write: () => Promise<T>) {

@@ -134,7 +134,8 @@ export class TableRequestRepository implements RequestRepository {
   async replace(next: RelayRequest, current: StoredRequest): Promise<StoredRequest | "conflict"> {
     const watched = needsReconciling(current.value);
     const watch = needsReconciling(next);
-    const payload = current.payloadJson === undefined ? undefined : Buffer.from(current.payloadJson);
+    const payload =
+      current.payloadJson === undefined ? undefined : Buffer.from(current.payloadJson);
     const entity = toEntity(next, payload);
     try {
       let etag: string | undefined;
@@ -145,10 +146,12 @@ export class TableRequestRepository implements RequestRepository {
           ["update", entity, "Replace", { etag: current.etag }],
           watch ? ["upsert", watchEntity(next), "Replace"] : ["delete", watchEntity(next)],
         ]);
-        etag = answer.subResponses.find((each) => each.rowKey === entity.rowKey)?.etag;
+        // Sub-responses come in the order of the actions: the first is the request row's.
+        etag = answer.subResponses[0]?.etag?.trim();
       }
-      if (!etag) throw new Error(`Table Storage answered the write of ${next.requestId} without an ETag`);
-      return { value: next, etag, ...(current.payloadJson !== undefined && { payloadJson: current.payloadJson }) };
+      // Every write answers its ETag; should one not, the version is read instead of guessed.
+      if (!etag) return (await this.get(next.storeId, next.requestId)) ?? "conflict";
+      return { ...current, value: next, etag };
     } catch (error) {
       // 412 has one cause: the ETag no longer matches (in a transaction too).
       if (statusCodeOf(error) === 412) return "conflict";
