@@ -2,7 +2,9 @@
  * The bench's baselines, in a process of their own as the relay's host is: three pipelines on
  * `node:http` that do the durable minimum of a trigger with the relay's own SDKs, on the same
  * emulators. `POST /hello` answers at once; `POST /send` sends one Service Bus message;
- * `POST /insert-send` inserts one Table entity holding the body, then sends one message.
+ * `POST /insert-send` inserts one Table entity holding the body, then sends one message;
+ * `POST /batch-send` inserts two entities of one partition in one transaction (the relay's own
+ * minimum: a request and its index row), then sends one message.
  * Settings: BENCH_TABLES (connection string), BENCH_SERVICE_BUS (connection string),
  * BENCH_QUEUE. Prints "listening <port>" when ready.
  */
@@ -44,6 +46,14 @@ const server = http.createServer((req, res) => {
     if (req.url === "/insert-send")
       return void tables
         .createEntity({ partitionKey: "bench", rowKey: id, body })
+        .then(() => send(id))
+        .then(() => answer(202), fail);
+    if (req.url === "/batch-send")
+      return void tables
+        .submitTransaction([
+          ["create", { partitionKey: "bench-batch", rowKey: id, body }],
+          ["create", { partitionKey: "bench-batch", rowKey: `~watch~${id}` }],
+        ])
         .then(() => send(id))
         .then(() => answer(202), fail);
     answer(404);

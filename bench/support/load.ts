@@ -48,6 +48,8 @@ export function createClient(maxSockets: number) {
 }
 
 export interface LoadResult {
+  /** Every answer's latency, ms. */
+  latencies: number[];
   requests: number;
   /** Answers that were not the expected status (counted, not timed). */
   failures: number;
@@ -88,11 +90,24 @@ export async function runLoad(options: {
   await Promise.all(Array.from({ length: options.concurrency }, loop));
   const seconds = (performance.now() - started) / 1000;
   client.close();
+  return summarize(latencies, failures, seconds);
+}
+
+/** One result of several runs (rounds of one side of a side-by-side comparison). */
+export function combine(results: LoadResult[]): LoadResult {
+  const latencies = results.flatMap((result) => result.latencies);
+  const failures = results.reduce((sum, result) => sum + result.failures, 0);
+  const seconds = results.reduce((sum, result) => sum + result.seconds, 0);
+  return summarize(latencies, failures, seconds);
+}
+
+function summarize(latencies: number[], failures: number, seconds: number): LoadResult {
   return {
-    requests: options.count,
+    latencies,
+    requests: latencies.length,
     failures,
     seconds,
-    perSecond: options.count / seconds,
+    perSecond: latencies.length / seconds,
     p50: percentile(latencies, 0.5),
     p99: percentile(latencies, 0.99),
   };

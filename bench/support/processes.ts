@@ -6,11 +6,15 @@ import type { ProxyCounts, ProxyMessage } from "./proxy-process";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 const TSX = ["--import", "tsx"];
+/** USER_HZ, which Linux fixes at 100 for /proc. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 export interface Child {
   process: ChildProcess;
   /** Resident set size in MiB, from /proc (Linux). */
   rssMiB(): number;
+  /** CPU time used so far (user and system), in ms, from /proc (Linux). */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -20,6 +24,12 @@ function child(process_: ChildProcess): Child {
     rssMiB() {
       const status = fs.readFileSync(`/proc/${process_.pid}/status`, "utf8");
       return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
+    },
+    cpuMs() {
+      // Fields 14 and 15 of /proc/<pid>/stat, after the command name in parentheses.
+      const stat = fs.readFileSync(`/proc/${process_.pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
     },
     stop: () =>
       new Promise<void>((resolve) => {
@@ -44,11 +54,24 @@ export async function startScript(options: {
   timeoutMs?: number;
 }): Promise<Child & { match: RegExpExecArray }> {
   const log = fs.openSync(options.logFile, "w");
-  const started = spawn(process.execPath, [...TSX, options.script, ...(options.args ?? [])], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...options.env },
-    stdio: ["ignore", log, log],
-  });
+  // BENCH_NODE_ARGS, e.g. --cpu-prof, shows where the relay's host spends its time.
+  const nodeArgs =
+    options.script.includes("dev/host") && process.env.BENCH_NODE_ARGS
+      ? process.env.BENCH_NODE_ARGS.split(" ")
+      : [];
+  const started = spawn(
+    process.execPath,
+    [...nodeArgs, ...TSX, options.script, ...(options.args ?? [])],
+    {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "",
+        ...options.env,
+      },
+      stdio: ["ignore", log, log],
+    },
+  );
   fs.closeSync(log);
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   for (;;) {
