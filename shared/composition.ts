@@ -13,9 +13,15 @@ import {
   powerPlatformTokenSources,
 } from "./adapters/power-platform-client";
 import { ServiceBusMessageQueue } from "./adapters/service-bus-queue";
-import { createTableRepositories } from "./adapters/tables";
+import {
+  CachedLinkRepository,
+  CachedStoreRepository,
+  RememberingRequestRepository,
+} from "./adapters/caching";
+import { createTableRepositories, type TablePipelinePolicies } from "./adapters/tables";
 import { CredentialTokenSource, createAzureCredential } from "./adapters/token-source";
 import type { RelayDeps } from "./app/deps";
+import { FlowPacer } from "./app/flow-pacer";
 import type { RelayConfig } from "./config";
 import { functionKeyAuthenticator } from "./http/admin-access";
 import type { AdminAuthenticator } from "./ports";
@@ -23,6 +29,11 @@ import { SecretBox } from "./security/secret-box";
 import { CallbackTokens } from "./security/tokens";
 
 let relay: Promise<RelayDeps> | undefined;
+
+/** Registrations and links from memory: an admin change reaches every instance within 30 s. */
+const ADMIN_RECORD_CACHE = { ttlMs: 30_000, maxEntries: 1000 };
+/** The last written version of open requests, long enough for a flow's claim and quick decision. */
+const REMEMBERED_REQUESTS = { ttlMs: 10 * 60_000, maxChars: 4_000_000 };
 
 /** The relay's dependencies, built once per process (a failed build is retried next call). */
 export function getRelay(config: RelayConfig): Promise<RelayDeps> {
@@ -55,7 +66,20 @@ export function getAdminAuthenticator(config: RelayConfig): AdminAuthenticator {
   return adminAuthenticator;
 }
 
-async function buildRelay(config: RelayConfig): Promise<RelayDeps> {
+/** What a test or bench may add to the relay it builds, to watch it. */
+export interface Instrumentation {
+  /** Added to every Table client's pipeline (a per-request policy counts transactions). */
+  tablePolicies?: TablePipelinePolicies;
+}
+
+/**
+ * The relay's dependencies, built afresh: `getRelay` builds them once per process; tests build
+ * several to play several instances.
+ */
+export async function buildRelay(
+  config: RelayConfig,
+  instrumentation: Instrumentation = {},
+): Promise<RelayDeps> {
   // Built lazily: only managed-identity settings need it, and local work has none.
   let credential: TokenCredential | undefined;
   const azureCredential = (): TokenCredential =>
@@ -73,6 +97,7 @@ async function buildRelay(config: RelayConfig): Promise<RelayDeps> {
       : { endpoint: config.tables.endpoint, credential: azureCredential() },
     secrets,
     config.tablePrefix,
+    instrumentation.tablePolicies,
   );
   await tables.ensureTables();
 
@@ -86,9 +111,9 @@ async function buildRelay(config: RelayConfig): Promise<RelayDeps> {
   );
 
   return {
-    stores: tables.stores,
-    links: tables.links,
-    requests: tables.requests,
+    stores: new CachedStoreRepository(tables.stores, ADMIN_RECORD_CACHE),
+    links: new CachedLinkRepository(tables.links, ADMIN_RECORD_CACHE),
+    requests: new RememberingRequestRepository(tables.requests, REMEMBERED_REQUESTS),
     queue,
     flows: createFlowClient({
       tokenSource,
@@ -108,6 +133,7 @@ async function buildRelay(config: RelayConfig): Promise<RelayDeps> {
       timeoutMs: config.httpTimeoutMs,
     }),
     tokens: new CallbackTokens(config.signingKey, config.previousSigningKeys),
+    pacer: new FlowPacer(),
     probes: [tables.health, queue.health],
     clock: { now: () => new Date() },
     random: Math.random,

@@ -27,15 +27,28 @@ export interface LinkRepository {
 
 export type WriteResult = "ok" | "conflict";
 
+/** A request as stored: its record, its version and, when stored with it, DM's document. */
+export interface StoredRequest extends Versioned<RelayRequest> {
+  /** The trigger document when the request's own record holds it (small ones); else getPayload. */
+  payloadJson?: string;
+}
+
 export interface RequestRepository {
-  get(storeId: string, requestId: string): Promise<Versioned<RelayRequest> | undefined>;
+  get(storeId: string, requestId: string): Promise<StoredRequest | undefined>;
   /** Inserts the request and its trigger payload; "conflict" when it already exists. */
   create(request: RelayRequest, payloadJson: string): Promise<WriteResult>;
   /**
-   * Replaces `current` with `next` if nobody wrote in between (ETag); "conflict" when another
-   * writer won. Keeps the index of requests that need reconciling in step, in the same write.
+   * Replaces `current` (as read or written before) with `next` if nobody wrote in between (ETag):
+   * the new version, or "conflict" when another writer won. Keeps the index of requests that
+   * need reconciling in step, and the document stored with the request, in the same write.
    */
-  replace(next: RelayRequest, current: Versioned<RelayRequest>): Promise<WriteResult>;
+  replace(next: RelayRequest, current: StoredRequest): Promise<StoredRequest | "conflict">;
+  /**
+   * The version of an open request this instance wrote last, while it remembers it: a guess for a
+   * caller whose conditional write checks it anyway. May be stale; undefined when there is none.
+   */
+  lastWritten(storeId: string, requestId: string): StoredRequest | undefined;
+  /** DM's trigger document, wherever it is stored. */
   getPayload(storeId: string, requestId: string): Promise<string | undefined>;
   list(storeId: string, state?: RequestState): Promise<RelayRequest[]>;
   /**
@@ -59,6 +72,11 @@ export interface StepMessage {
   /** 1-based attempt of this step within the current drive. */
   attempt: number;
   redrives: number;
+  /**
+   * How many times this attempt was put off to a later slot to keep its flow's call rate (0 or
+   * absent: never); part of the message id, so each deferred copy is a message of its own.
+   */
+  deferrals?: number;
 }
 
 export interface OutgoingMessage {

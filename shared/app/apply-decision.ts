@@ -26,11 +26,21 @@ export async function applyDecision(
   message: StepMessage,
   { log }: Invocation,
 ): Promise<void> {
-  const request = await loadForStep(deps, "apply", message, log);
+  const [stored, store] = await Promise.all([
+    loadForStep(deps, "apply", message, log),
+    deps.stores.get(message.storeId),
+  ]);
+  const request = stored?.value;
   // A request waiting for its apply step always holds a decision.
-  if (!request?.decision) return;
-  const verdict = await attemptApply(deps, request, request.decision, message.attempt);
-  if (verdict.type !== "retry") return recordEvent(deps, message, verdict, log);
+  if (!stored || !request?.decision) return;
+  const verdict = store
+    ? await attemptApply(deps, store, request, request.decision, message.attempt)
+    : ({
+        type: "apply-failed",
+        attempt: message.attempt,
+        reason: "the identity store is no longer registered",
+      } as const);
+  if (verdict.type !== "retry") return recordEvent(deps, stored, verdict, log);
 
   const next = nextAttempt(
     message.attempt,
@@ -41,7 +51,7 @@ export async function applyDecision(
   if (!next.retry)
     return recordEvent(
       deps,
-      message,
+      stored,
       {
         type: "apply-failed",
         attempt: message.attempt,
@@ -59,7 +69,7 @@ export async function applyDecision(
   });
   return recordEvent(
     deps,
-    message,
+    stored,
     {
       type: "apply-attempt-failed",
       attempt: message.attempt,
@@ -73,14 +83,12 @@ export async function applyDecision(
 
 async function attemptApply(
   deps: RelayDeps,
+  store: DataServiceTarget,
   request: RelayRequest,
   decision: Decision,
   attempt: number,
 ): Promise<Verdict> {
   const ours = decision.outcome;
-  const store = await deps.stores.get(request.storeId);
-  if (!store)
-    return { type: "apply-failed", attempt, reason: "the identity store is no longer registered" };
   const idempotencyKey = `${request.storeId}:${request.requestId}`;
   const outcome =
     ours === "approved"

@@ -1,4 +1,5 @@
 import { decideClaim, type ClaimVerdict } from "../domain/claim";
+import type { RelayRequest } from "../domain/model";
 import { requireCallbackToken } from "./callback-auth";
 import { claimBodySchema } from "./claim-schema";
 import type { Invocation, RelayDeps } from "./deps";
@@ -33,10 +34,13 @@ export async function claimRequest(
   const claim = parseBody(claimBodySchema, input.body);
 
   let verdict: ClaimVerdict | undefined;
-  const result = await updateRequest(deps, input.storeId, input.requestId, (current) => {
+  const decide = (current: RelayRequest) => {
     verdict = decideClaim(current, claim, deps.clock.now());
     return verdict.kind === "proceed" ? verdict.request : undefined;
-  });
+  };
+  // The dispatcher's record of the call is usually the version to claim, if this instance wrote it.
+  const guess = deps.requests.lastWritten(input.storeId, input.requestId);
+  const result = await updateRequest(deps, input.storeId, input.requestId, decide, { guess });
   if (!result || !verdict) throw notFound(`request ${input.requestId} is not known to the relay`);
 
   const request = result.request;

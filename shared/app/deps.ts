@@ -14,6 +14,7 @@ import type {
   StoreRepository,
 } from "../ports";
 import type { CallbackTokens } from "../security/tokens";
+import type { FlowPacer } from "./flow-pacer";
 
 export interface RelaySettings {
   publicBaseUrl: string;
@@ -35,6 +36,8 @@ export interface RelayDeps {
   dataService: DataServiceClient;
   powerPlatform: PowerPlatformClient;
   tokens: CallbackTokens;
+  /** The call rate of each flow, kept across this instance's concurrent dispatches. */
+  pacer: FlowPacer;
   probes: HealthProbe[];
   clock: Clock;
   random: () => number;

@@ -1,4 +1,5 @@
-import type { RelayRequest } from "../domain/model";
+import type { RelayRequest, WorkflowLink } from "../domain/model";
+import { DEFAULT_CALLS_PER_SECOND } from "../domain/pacing";
 import { nextAttempt } from "../domain/retry";
 import { redact } from "../logging";
 import type { StepMessage } from "../ports";
@@ -8,23 +9,29 @@ import { loadForStep, recordEvent, sendStep } from "./request-records";
 /**
  * One attempt to start the flow of a queued request (Service Bus trigger on workflow-events).
  * A message that no longer matches the request (already handled, superseded by a redrive or a
- * later attempt) is dropped, so a redelivery never calls the flow a second time.
+ * later attempt) is dropped, so a redelivery never calls the flow a second time. A call that would
+ * go over the flow's rate is not made now: the message is queued again for the call's slot.
  */
 export async function dispatchToFlow(
   deps: RelayDeps,
   message: StepMessage,
   { log }: Invocation,
 ): Promise<void> {
-  const request = await loadForStep(deps, "flow", message, log);
-  if (!request) return;
+  const link = await deps.links.get(message.storeId, message.workflowId);
+  if (link && (await deferredToSlot(deps, link, message, log))) return;
+  const [stored, store] = await Promise.all([
+    loadForStep(deps, "flow", message, log),
+    deps.stores.get(message.storeId),
+  ]);
+  if (!stored) return;
+  const request = stored.value;
 
   const fail = (reason: string) =>
-    recordEvent(deps, message, { type: "flow-failed", attempt: message.attempt, reason }, log);
-  const link = await deps.links.get(message.storeId, message.workflowId);
+    recordEvent(deps, stored, { type: "flow-failed", attempt: message.attempt, reason }, log);
   if (!link) return fail("the workflow is no longer linked to a flow");
-  const store = await deps.stores.get(message.storeId);
   if (!store) return fail("the identity store is no longer registered");
-  const payloadJson = await deps.requests.getPayload(message.storeId, message.requestId);
+  const payloadJson =
+    stored.payloadJson ?? (await deps.requests.getPayload(message.storeId, message.requestId));
   if (payloadJson === undefined) return fail("the request's trigger document is missing");
 
   const now = deps.clock.now();
@@ -50,7 +57,7 @@ export async function dispatchToFlow(
     case "ok":
       return recordEvent(
         deps,
-        message,
+        stored,
         { type: "flow-triggered", attempt: message.attempt, runId: outcome.runId },
         log,
       );
@@ -58,6 +65,9 @@ export async function dispatchToFlow(
       return fail(`the flow refused the call: ${redact(outcome.reason)}`);
     case "transient": {
       const reason = redact(outcome.reason);
+      // The flow's own word on when to call again holds for every request to it.
+      if (outcome.retryAfterMs !== undefined)
+        deps.pacer.hold(flowOf(link), now.getTime() + outcome.retryAfterMs);
       const next = nextAttempt(
         message.attempt,
         deps.settings.flowRetry,
@@ -76,7 +86,7 @@ export async function dispatchToFlow(
       });
       return recordEvent(
         deps,
-        message,
+        stored,
         {
           type: "flow-attempt-failed",
           attempt: message.attempt,
@@ -87,6 +97,36 @@ export async function dispatchToFlow(
       );
     }
   }
+}
+
+/**
+ * Keeps the link's call rate: true when this call's slot is later, and the message has been
+ * queued again for it (the same attempt, one more deferral). Nothing is read or written for it.
+ */
+async function deferredToSlot(
+  deps: RelayDeps,
+  link: WorkflowLink,
+  message: StepMessage,
+  log: Invocation["log"],
+): Promise<boolean> {
+  const now = deps.clock.now().getTime();
+  const rate = link.maxCallsPerSecond ?? DEFAULT_CALLS_PER_SECOND;
+  const deferrals = message.deferrals ?? 0;
+  const at = deps.pacer.slot(flowOf(link), rate, now, deferrals > 0);
+  if (at <= now) return false;
+  await sendStep(deps, "flow", message, message.attempt, new Date(at), deferrals + 1);
+  log.info("flow call deferred to keep the flow's call rate", {
+    attempt: message.attempt,
+    delayMs: at - now,
+    callsPerSecond: rate,
+  });
+  return true;
+}
+
+/** Calls to one flow share one rate, whichever link names it: the flow is its URL's path. */
+function flowOf(link: WorkflowLink): string {
+  const url = new URL(link.requestUrl);
+  return `${url.host}${url.pathname}`;
 }
 
 /** The relay's URL of a request's decision callback or claim, as the flow calls it. */

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { checkFlowUrl, redactUrl } from "../domain/flow-url";
 import type { StoreRegistration, WorkflowLink } from "../domain/model";
+import { DEFAULT_CALLS_PER_SECOND, MAX_CALLS_PER_SECOND } from "../domain/pacing";
 import { jsonPointerPattern } from "../domain/trigger-payload";
 import { newTriggerKey } from "../security/tokens";
 import type { RelayDeps } from "./deps";
@@ -56,6 +57,15 @@ export const linkBodySchema = z.object({
     description:
       "write the trigger URL into DM's workflow route (its msFlowRequestUrl) through the Data service",
   }),
+  maxCallsPerSecond: z
+    .number({ message: "must be a whole number" })
+    .int({ message: "must be a whole number" })
+    .min(1, { message: "must be at least 1" })
+    .max(MAX_CALLS_PER_SECOND, { message: `must be at most ${MAX_CALLS_PER_SECOND}` })
+    .optional()
+    .meta({
+      description: `flow calls per second dispatch keeps to (default ${DEFAULT_CALLS_PER_SECOND}; Power Automate allows 150)`,
+    }),
   claims: z.boolean({ message: "must be true or false" }).optional().meta({
     description:
       "the flow claims each request before its approval (made from the relay's template); default: kept while the flow URL stays, and learnt from the first claim",
@@ -79,6 +89,7 @@ export interface LinkView {
   flowAuth: WorkflowLink["flowAuth"];
   requestIdPointer?: string;
   claims: boolean;
+  maxCallsPerSecond: number;
   flow: { host: string; redactedUrl: string };
   triggerUrl?: string;
   /** Set when the body asked the relay to configure DM itself. */
@@ -112,6 +123,7 @@ export async function linkWorkflow(
     ...((input.claims ?? (existing?.requestUrl === input.requestUrl && existing.claims)) && {
       claims: true,
     }),
+    ...(input.maxCallsPerSecond && { maxCallsPerSecond: input.maxCallsPerSecond }),
     updatedAt: deps.clock.now().toISOString(),
   };
   await deps.links.put(link);
@@ -187,6 +199,7 @@ function linkView(link: WorkflowLink): LinkView {
     flowAuth: link.flowAuth,
     ...(link.requestIdPointer && { requestIdPointer: link.requestIdPointer }),
     claims: link.claims === true,
+    maxCallsPerSecond: link.maxCallsPerSecond ?? DEFAULT_CALLS_PER_SECOND,
     flow: { host: new URL(link.requestUrl).host, redactedUrl: redactUrl(link.requestUrl) },
     updatedAt: link.updatedAt,
   };

@@ -8,7 +8,7 @@ import type { Outcome, RelayRequest, StoreRegistration } from "../domain/model";
 import { planReconcile, type ReconcileAction } from "../domain/reconcile";
 import { isDerivedRequestId } from "../domain/trigger-payload";
 import type { Logger } from "../logging";
-import type { PlatformFailure } from "../ports";
+import type { PlatformFailure, StoredRequest } from "../ports";
 import type { Invocation, RelayDeps } from "./deps";
 import { sendStep, updateRequest } from "./request-records";
 
@@ -67,17 +67,23 @@ async function reconcileStore(
     const ids = await deps.requests.listWatched(store.storeId, { limit: PAGE_SIZE, after });
     if (ids.length === 0) return;
     after = ids[ids.length - 1];
-    const requests: RelayRequest[] = [];
+    const requests: StoredRequest[] = [];
     for (let start = 0; start < ids.length; start += READ_CONCURRENCY) {
       const chunk = ids.slice(start, start + READ_CONCURRENCY);
       const read = await Promise.all(chunk.map((id) => deps.requests.get(store.storeId, id)));
       read.forEach((stored, index) => {
-        if (stored) requests.push(stored.value);
+        if (stored) requests.push(stored);
         else void deps.requests.unwatch(store.storeId, chunk[index] as string);
       });
     }
-    const dmOutcomes = await outcomesInDm(deps, store, requests, log);
-    for (const request of requests) {
+    const dmOutcomes = await outcomesInDm(
+      deps,
+      store,
+      requests.map((stored) => stored.value),
+      log,
+    );
+    for (const stored of requests) {
+      const request = stored.value;
       report.examined += 1;
       const facts = {
         now: deps.clock.now(),
@@ -89,7 +95,7 @@ async function reconcileStore(
       report.actions[action.kind] = (report.actions[action.kind] ?? 0) + 1;
       const requestLog = log.with({ workflowId: request.workflowId, requestId: request.requestId });
       try {
-        await act(deps, store, request, action, requestLog);
+        await act(deps, store, stored, action, requestLog);
       } catch (error) {
         report.failures += 1;
         requestLog.error("reconciling the request failed; the next pass tries again", {
@@ -154,33 +160,35 @@ async function outcomesInDm(
 async function act(
   deps: RelayDeps,
   store: StoreRegistration,
-  request: RelayRequest,
+  stored: StoredRequest,
   action: Exclude<ReconcileAction, { kind: "wait" }>,
   log: Logger,
 ): Promise<void> {
+  const request = stored.value;
   switch (action.kind) {
     case "forget":
       return deps.requests.unwatch(request.storeId, request.requestId);
     case "cancel-run":
-      return cancelRun(deps, store, request, log);
+      return cancelRun(deps, store, stored, log);
     case "expire": {
       const days = Math.round(deps.settings.reconcile.requestTtlMs / 86_400_000);
-      const expired = await change(deps, request, {
+      const expired = await change(deps, stored, {
         type: "expired",
         detail: `open longer than ${days} days: expired`,
       });
       log.warn("request expired", { state: request.state });
-      if (expired && cancelPending(expired)) await cancelRun(deps, store, expired, log);
+      if (expired && cancelPending(expired.value)) await cancelRun(deps, store, expired, log);
       return;
     }
     case "supersede": {
-      const superseded = await change(deps, request, {
+      const superseded = await change(deps, stored, {
         type: "superseded",
         dmOutcome: action.dmOutcome,
         detail: `Directory Manager had already ${action.dmOutcome} the request; the flow's approval is no longer needed`,
       });
       log.info("DM decided first: superseded", { dmOutcome: action.dmOutcome });
-      if (superseded && cancelPending(superseded)) await cancelRun(deps, store, superseded, log);
+      if (superseded && cancelPending(superseded.value))
+        await cancelRun(deps, store, superseded, log);
       return;
     }
     case "requeue": {
@@ -188,7 +196,7 @@ async function act(
       // Sent before it is recorded, as retries are: a crash in between leaves a duplicate that
       // the step drops, never a lost step.
       await sendStep(deps, action.step, request, next);
-      await change(deps, request, {
+      await change(deps, stored, {
         type: "requeued",
         step: action.step,
         lostAttempt: action.lostAttempt,
@@ -201,13 +209,13 @@ async function act(
       const minutes = Math.round(deps.settings.reconcile.claimTimeoutMs / 60_000);
       // Recorded before it is sent: the message acts only on a queued request. A crash in
       // between leaves a queued request without a message, which the next pass finds stuck.
-      const queued = await change(deps, request, {
+      const queued = await change(deps, stored, {
         type: "claim-timed-out",
         attempt: action.attempt,
         detail: `no flow run claimed the request within ${minutes} minutes: calling the flow again (attempt ${action.attempt})`,
       });
       if (!queued) return;
-      await sendStep(deps, "flow", queued, action.attempt);
+      await sendStep(deps, "flow", queued.value, action.attempt);
       log.warn("no run claimed the request: calling the flow again", { attempt: action.attempt });
       return;
     }
@@ -216,43 +224,48 @@ async function act(
         action.step === "flow"
           ? { type: "flow-failed", attempt: action.attempt, reason: action.reason }
           : { type: "apply-failed", attempt: action.attempt, reason: action.reason };
-      await change(deps, request, event);
+      await change(deps, stored, event);
       log.error("reconciliation gave up on a step", { step: action.step, reason: action.reason });
       return;
     }
   }
 }
 
-/** Applies one event to the stored request; the request as changed, or undefined if it moved on. */
+/**
+ * Applies one event to the request, written against the version read (read again only on a lost
+ * race): the version stored now, or undefined if the request moved on.
+ */
 async function change(
   deps: RelayDeps,
-  request: RelayRequest,
+  current: StoredRequest,
   event: RequestEvent,
-): Promise<RelayRequest | undefined> {
-  const result = await updateRequest(deps, request.storeId, request.requestId, (current) => {
-    const next = transition(current, event, deps.clock.now());
+): Promise<StoredRequest | undefined> {
+  const { storeId, requestId } = current.value;
+  const apply = (request: RelayRequest) => {
+    const next = transition(request, event, deps.clock.now());
     return next.ok ? next.request : undefined;
-  });
-  return result?.changed ? result.request : undefined;
+  };
+  const result = await updateRequest(deps, storeId, requestId, apply, { current });
+  return result?.changed ? result.stored : undefined;
 }
 
 /** Cancels the claimed run in Power Automate (CONTRACT 6b); the request's state stands either way. */
 async function cancelRun(
   deps: RelayDeps,
   store: StoreRegistration,
-  request: RelayRequest,
+  stored: StoredRequest,
   log: Logger,
 ): Promise<void> {
-  const run = request.flowRun;
+  const run = stored.value.flowRun;
   if (!run) return;
   const answer = await deps.powerPlatform.cancelRun(store, run);
   if (answer.ok) {
-    await change(deps, request, { type: "run-cancelled" });
+    await change(deps, stored, { type: "run-cancelled" });
     log.info("flow run cancelled", { runId: run.runId });
     return;
   }
   const final = !isPassing(answer.failure);
-  await change(deps, request, {
+  await change(deps, stored, {
     type: "run-cancel-failed",
     reason: `${answer.failure.call}: ${answer.failure.reason}`,
     final,

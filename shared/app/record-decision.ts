@@ -34,13 +34,16 @@ export async function recordDecision(
   const decision = parseDecision(input.body, deps.clock.now());
   const runId = input.runId?.trim() || undefined;
   let otherRun: string | undefined;
-  const result = await updateRequest(deps, input.storeId, input.requestId, (current) => {
+  const decide = (current: RelayRequest) => {
     // Only the run that claimed the request may decide it (CONTRACT 4b).
     otherRun = runId && current.flowRun && current.flowRun.runId !== runId ? runId : undefined;
     if (otherRun || current.decision || FINAL_STATES.has(current.state)) return undefined;
     const next = transition(current, { type: "decided", decision }, deps.clock.now());
     return next.ok ? next.request : undefined;
-  });
+  };
+  // The claim's record is usually the version to decide, if this instance wrote it.
+  const guess = deps.requests.lastWritten(input.storeId, input.requestId);
+  const result = await updateRequest(deps, input.storeId, input.requestId, decide, { guess });
   if (!result) throw notFound(`request ${input.requestId} is not known to the relay`);
 
   const request = result.request;

@@ -72,7 +72,7 @@ export async function redriveRequest(
   if (stuck) {
     const attempt = stuck.lostAttempt + 1;
     await sendStep(deps, stuck.step, request, attempt);
-    const requeued = await updateRequest(deps, storeId, requestId, (current) => {
+    const requeue = (current: RelayRequest) => {
       const next = transition(
         current,
         {
@@ -83,6 +83,10 @@ export async function redriveRequest(
         deps.clock.now(),
       );
       return next.ok ? next.request : undefined;
+    };
+    // Written against the version just read: no second read.
+    const requeued = await updateRequest(deps, storeId, requestId, requeue, {
+      current: result.stored,
     });
     requestLog.info("redriven: a stuck step was queued again", {
       step: stuck.step,

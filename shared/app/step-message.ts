@@ -8,6 +8,7 @@ const stepMessageSchema = z.object({
   requestId: requestIdSchema,
   attempt: z.number().int().min(1),
   redrives: z.number().int().min(0),
+  deferrals: z.number().int().min(0).optional(),
 });
 
 /** A queue message's body; a malformed one throws so Service Bus dead-letters it for a look. */

@@ -31,6 +31,8 @@ export interface WorkflowLink {
    * when no claim arrives, since a hand-made flow may never claim.
    */
   claims?: boolean;
+  /** Calls per second the relay makes to the flow at most (DEFAULT_CALLS_PER_SECOND if unset). */
+  maxCallsPerSecond?: number;
   updatedAt: string;
 }
 

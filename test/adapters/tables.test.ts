@@ -235,12 +235,17 @@ describe("requests", () => {
       repos.requests.replace(triggered, current),
       repos.requests.replace(failed, current),
     ]);
-    expect([...results].sort()).toEqual(["conflict", "ok"]);
+    expect(results.map((result) => (result === "conflict" ? result : "ok")).sort()).toEqual([
+      "conflict",
+      "ok",
+    ]);
 
-    const winner = results[0] === "ok" ? triggered : failed;
+    const written = results.find((result) => result !== "conflict");
+    const winner = results[0] === "conflict" ? failed : triggered;
     const after = await repos.requests.get("store-r", "race:1");
     expect(after?.value).toEqual(winner);
     expect(after?.etag).not.toBe(current.etag);
+    expect(written).toEqual(after);
     expect(await repos.requests.replace(request, current)).toBe("conflict");
   });
 
@@ -267,10 +272,68 @@ describe("requests", () => {
     const redriven: RelayRequest = { ...request, state: "decided" };
     delete redriven.lastError;
     delete redriven.applyOutcomeUnknown;
-    expect(await repos.requests.replace(redriven, created!)).toBe("ok");
+    expect(await repos.requests.replace(redriven, created!)).not.toBe("conflict");
     const after = await repos.requests.get("store-r", "full");
     expect(after?.value).toEqual(redriven);
     expect(after?.value).not.toHaveProperty("lastError");
+  });
+
+  it("keeps the claimed run and a scheduled retry, and clears them when they go", async () => {
+    const request: RelayRequest = {
+      ...relayRequest("store-r", "claimed"),
+      state: "flow-triggered",
+      flowRun: {
+        runId: "08584-run",
+        flowName: "flow-1",
+        environmentName: "Default-env",
+        claimedAt: "2026-11-28T10:01:00.000Z",
+        cancelError: "Power Automate: 500",
+        cancelAttempts: 1,
+      },
+      nextAttemptAt: "2026-11-28T10:02:00.000Z",
+    };
+    await repos.requests.create(request, "{}");
+    const created = await repos.requests.get("store-r", "claimed");
+    expect(created?.value).toEqual(request);
+
+    const cleared: RelayRequest = { ...request };
+    delete cleared.flowRun;
+    delete cleared.nextAttemptAt;
+    await repos.requests.replace(cleared, created!);
+    expect((await repos.requests.get("store-r", "claimed"))?.value).toEqual(cleared);
+  });
+
+  it("keeps a small document in the request row, through every replace, read with the request", async () => {
+    const document = '{ "WorkflowRequestID": 3001, "note": "é鍵" }';
+    const request = relayRequest("store-p", "small-doc");
+    await repos.requests.create(request, document);
+    const created = await repos.requests.get("store-p", "small-doc");
+    expect(created?.payloadJson).toBe(document);
+    const payloadRow = await rawTable("RelayRequests")
+      .getEntity("store-p", "~payload~small-doc")
+      .catch((error: { statusCode?: number }) => error.statusCode);
+    expect(payloadRow).toBe(404);
+
+    // Each write answers the version it stored, good for the next write without a read.
+    const first = await repos.requests.replace({ ...request, state: "flow-triggered" }, created!);
+    if (first === "conflict") throw new Error("the first replace lost a race nobody ran");
+    const second = await repos.requests.replace({ ...request, state: "decided" }, first);
+    expect(second).not.toBe("conflict");
+    const after = await repos.requests.get("store-p", "small-doc");
+    expect(after).toEqual(second);
+    expect(after?.payloadJson).toBe(document);
+    expect(await repos.requests.getPayload("store-p", "small-doc")).toBe(document);
+  });
+
+  it("keeps a document over 64 KiB in a row of its own, which replaces never carry", async () => {
+    const document = jsonOfBytes(64 * 1024 + 1, "a");
+    await repos.requests.create(relayRequest("store-p", "edge-doc"), document);
+    const created = await repos.requests.get("store-p", "edge-doc");
+    expect(created?.payloadJson).toBeUndefined();
+    await repos.requests.replace({ ...created!.value, state: "flow-triggered" }, created!);
+    expect(await repos.requests.getPayload("store-p", "edge-doc")).toBe(document);
+    await repos.requests.create(relayRequest("store-p", "fits-doc"), jsonOfBytes(64 * 1024, "a"));
+    expect((await repos.requests.get("store-p", "fits-doc"))?.payloadJson).toHaveLength(64 * 1024);
   });
 
   it.each([

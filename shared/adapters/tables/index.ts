@@ -1,4 +1,4 @@
-import { TableClient } from "@azure/data-tables";
+import { TableClient, type TableServiceClientOptions } from "@azure/data-tables";
 import type { TokenCredential } from "@azure/identity";
 import type { HealthProbe, LinkRepository, RequestRepository, StoreRepository } from "../../ports";
 import type { SecretBox } from "../../security/secret-box";
@@ -26,6 +26,9 @@ export interface TableRepositories {
 const HEALTH_TIMEOUT_MS = 5000;
 const TABLE_PREFIX = /^([A-Za-z][A-Za-z0-9]{0,40})?$/;
 
+/** Policies added to every Table client's pipeline, e.g. to count requests. */
+export type TablePipelinePolicies = TableServiceClientOptions["additionalPolicies"];
+
 /**
  * @param tablePrefix prepended to the table names `RelayStores`, `RelayLinks`, `RelayRequests`
  *   (letters and digits), e.g. to give each test or environment its own tables in one account.
@@ -34,13 +37,16 @@ export function createTableRepositories(
   connection: TableStorageConnection,
   secrets: SecretBox,
   tablePrefix = "",
+  policies?: TablePipelinePolicies,
 ): TableRepositories {
   if (!TABLE_PREFIX.test(tablePrefix)) {
     throw new Error("the table prefix must start with a letter and hold only letters and digits");
   }
-  const stores = createTableClient(connection, `${tablePrefix}RelayStores`);
-  const links = createTableClient(connection, `${tablePrefix}RelayLinks`);
-  const requests = createTableClient(connection, `${tablePrefix}RelayRequests`);
+  const client = (name: string) =>
+    createTableClient(connection, `${tablePrefix}${name}`, { additionalPolicies: policies });
+  const stores = client("RelayStores");
+  const links = client("RelayLinks");
+  const requests = client("RelayRequests");
   const tables = [stores, links, requests];
   return {
     stores: new TableStoreRepository(stores),
@@ -67,12 +73,21 @@ export function createTableRepositories(
   };
 }
 
-function createTableClient(connection: TableStorageConnection, tableName: string): TableClient {
+function createTableClient(
+  connection: TableStorageConnection,
+  tableName: string,
+  options: TableServiceClientOptions,
+): TableClient {
   if ("connectionString" in connection) {
     // The SDK parses the connection string; the URL it yields tells whether this is a local emulator.
-    const client = TableClient.fromConnectionString(connection.connectionString, tableName);
+    const client = TableClient.fromConnectionString(
+      connection.connectionString,
+      tableName,
+      options,
+    );
     return isLoopbackHttp(client.url)
       ? TableClient.fromConnectionString(connection.connectionString, tableName, {
+          ...options,
           allowInsecureConnection: true,
         })
       : client;
@@ -81,7 +96,7 @@ function createTableClient(connection: TableStorageConnection, tableName: string
   if (new URL(connection.endpoint).protocol !== "https:") {
     throw new Error("a Table endpoint used with a token credential must be https://");
   }
-  return new TableClient(connection.endpoint, tableName, connection.credential);
+  return new TableClient(connection.endpoint, tableName, connection.credential, options);
 }
 
 /** Plain http is allowed to a local emulator only. */

@@ -14,6 +14,7 @@ const linkColumns = z.object({
   triggerKeySealed: z.string(),
   requestIdPointer: z.string().optional(),
   claims: z.boolean().optional(),
+  maxCallsPerSecond: z.number().int().optional(),
   updatedAt: z.string(),
 });
 
@@ -64,6 +65,9 @@ export class TableLinkRepository implements LinkRepository {
       triggerKey: this.secrets.open(columns.triggerKeySealed, context("triggerKey")),
       requestIdPointer: columns.requestIdPointer,
       ...(columns.claims && { claims: true }),
+      ...(columns.maxCallsPerSecond !== undefined && {
+        maxCallsPerSecond: columns.maxCallsPerSecond,
+      }),
       updatedAt: columns.updatedAt,
     };
   }
@@ -84,6 +88,7 @@ export class TableLinkRepository implements LinkRepository {
         triggerKeySealed: this.secrets.seal(link.triggerKey, context("triggerKey")),
         requestIdPointer: link.requestIdPointer,
         claims: link.claims,
+        maxCallsPerSecond: link.maxCallsPerSecond,
         updatedAt: link.updatedAt,
       },
       "Replace",

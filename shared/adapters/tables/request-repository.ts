@@ -7,7 +7,7 @@ import {
   type RequestState,
 } from "../../domain/model";
 import { needsReconciling } from "../../domain/lifecycle";
-import type { RequestRepository, Versioned, WriteResult } from "../../ports";
+import type { RequestRepository, StoredRequest, WriteResult } from "../../ports";
 import {
   getEntityIfExists,
   isEntityAlreadyExists,
@@ -18,12 +18,14 @@ import {
 import { tableKey } from "./table-keys";
 
 /**
- * Layout, all in one partition per store (PartitionKey = storeId) so a request and its payload are
- * inserted by one atomic transaction:
- * - the request row, RowKey = requestId, rewritten on every state change (Replace + ETag);
- * - the payload row, RowKey = "~payload~" + requestId, written once: DM's JSON as UTF-8 split into
- *   Binary properties `payload0..payloadN` of at most 64 KiB each. Keeping it apart means reads of
- *   the request never load it and Replace writes never have to carry it.
+ * Layout, all in one partition per store (PartitionKey = storeId) so a request and its other rows
+ * are written by one atomic transaction:
+ * - the request row, RowKey = requestId, rewritten on every state change (Replace + ETag). It also
+ *   holds DM's document (Binary property `payload`, UTF-8) when that is at most 64 KiB, so the
+ *   dispatcher reads request and document with one read, and every state change rewrites it.
+ * - the payload row, RowKey = "~payload~" + requestId, for a bigger document, written once: its
+ *   UTF-8 split into Binary properties `payload0..payloadN` of at most 64 KiB each, so state changes
+ *   never carry it. Requests stored before documents moved into the request row have one too.
  * - the watch row, RowKey = "~watch~" + requestId, present while the request needs reconciling
  *   (open, or its run still to be cancelled): inserted with the request and deleted in the same
  *   transaction as the write that closes it, so reconciliation reads a range of these rows and
@@ -37,7 +39,7 @@ const PAYLOAD_ROW_PREFIX = "~payload~";
 const WATCH_ROW_PREFIX = "~watch~";
 /** Sorts right after every watch row: ids never start with "~" and "~" is the last ASCII key. */
 const WATCH_ROW_END = "~watch~~";
-/** Table's limit for one Binary property. */
+/** Table's limit for one Binary property; also the biggest document kept in the request row. */
 const PAYLOAD_CHUNK_BYTES = 64 * 1024;
 /** 15 full chunks plus keys and overhead stay under Table's 1 MiB entity limit. */
 const MAX_PAYLOAD_CHUNKS = 15;
@@ -95,27 +97,30 @@ const payloadColumns = z.object({ payloadChunks: z.number().int().min(0) });
 export class TableRequestRepository implements RequestRepository {
   constructor(private readonly table: TableClient) {}
 
-  async get(storeId: string, requestId: string): Promise<Versioned<RelayRequest> | undefined> {
+  async get(storeId: string, requestId: string): Promise<StoredRequest | undefined> {
     const entity = await getEntityIfExists(
       this.table,
       tableKey("storeId", storeId),
       requestRowKey(requestId),
     );
-    return entity && { value: toRequest(storeId, entity), etag: entity.etag };
+    return entity && toStored(storeId, entity);
   }
 
   async create(request: RelayRequest, payloadJson: string): Promise<WriteResult> {
-    const requestEntity = toEntity(request);
-    const payloadEntity = {
-      partitionKey: requestEntity.partitionKey,
-      rowKey: payloadRowKey(request.requestId),
-      rowType: PAYLOAD_ROW,
-      ...payloadChunks(payloadJson),
-    };
-    const actions: TransactionAction[] = [
-      ["create", requestEntity],
-      ["create", payloadEntity],
-    ];
+    const bytes = Buffer.from(payloadJson, "utf8");
+    const inRow = bytes.length <= PAYLOAD_CHUNK_BYTES;
+    const requestEntity = toEntity(request, inRow ? bytes : undefined);
+    const actions: TransactionAction[] = [["create", requestEntity]];
+    if (!inRow)
+      actions.push([
+        "create",
+        {
+          partitionKey: requestEntity.partitionKey,
+          rowKey: payloadRowKey(request.requestId),
+          rowType: PAYLOAD_ROW,
+          ...payloadChunks(bytes),
+        },
+      ]);
     if (needsReconciling(request)) actions.push(["create", watchEntity(request)]);
     try {
       await this.table.submitTransaction(actions);
@@ -126,23 +131,37 @@ export class TableRequestRepository implements RequestRepository {
     }
   }
 
-  async replace(next: RelayRequest, current: Versioned<RelayRequest>): Promise<WriteResult> {
+  async replace(next: RelayRequest, current: StoredRequest): Promise<StoredRequest | "conflict"> {
     const watched = needsReconciling(current.value);
     const watch = needsReconciling(next);
+    const payload =
+      current.payloadJson === undefined ? undefined : Buffer.from(current.payloadJson);
+    const entity = toEntity(next, payload);
     try {
+      let etag: string | undefined;
       if (watched === watch)
-        await this.table.updateEntity(toEntity(next), "Replace", { etag: current.etag });
-      else
-        await this.table.submitTransaction([
-          ["update", toEntity(next), "Replace", { etag: current.etag }],
+        ({ etag } = await this.table.updateEntity(entity, "Replace", { etag: current.etag }));
+      else {
+        const answer = await this.table.submitTransaction([
+          ["update", entity, "Replace", { etag: current.etag }],
           watch ? ["upsert", watchEntity(next), "Replace"] : ["delete", watchEntity(next)],
         ]);
-      return "ok";
+        // Sub-responses come in the order of the actions: the first is the request row's.
+        etag = answer.subResponses[0]?.etag?.trim();
+      }
+      // Every write answers its ETag; should one not, the version is read instead of guessed.
+      if (!etag) return (await this.get(next.storeId, next.requestId)) ?? "conflict";
+      return { ...current, value: next, etag };
     } catch (error) {
       // 412 has one cause: the ETag no longer matches (in a transaction too).
       if (statusCodeOf(error) === 412) return "conflict";
       throw error;
     }
+  }
+
+  /** Table Storage remembers nothing for the caller: RememberingRequestRepository does. */
+  lastWritten(): undefined {
+    return undefined;
   }
 
   async listWatched(storeId: string, page: { limit: number; after?: string }): Promise<string[]> {
@@ -179,7 +198,7 @@ export class TableRequestRepository implements RequestRepository {
       tableKey("storeId", storeId),
       payloadRowKey(requestId),
     );
-    if (!entity) return undefined;
+    if (!entity) return (await this.get(storeId, requestId))?.payloadJson;
     const { payloadChunks: count } = payloadColumns.parse(entity);
     const chunks = Array.from({ length: count }, (_, index) => {
       const chunk = entity[`payload${index}`];
@@ -238,7 +257,7 @@ export class InvalidRequestIdError extends Error {
 }
 
 /** Each column named, so nothing that is not part of the record (or a secret) is ever stored. */
-function toEntity(request: RelayRequest) {
+function toEntity(request: RelayRequest, payload: Buffer | undefined) {
   return {
     partitionKey: tableKey("storeId", request.storeId),
     rowKey: requestRowKey(request.requestId),
@@ -262,12 +281,22 @@ function toEntity(request: RelayRequest) {
     history: historyThatFits(request.history),
     createdAt: request.createdAt,
     updatedAt: request.updatedAt,
+    ...(payload && { payload }),
   };
 }
 
 function toRequest(storeId: string, entity: StoredEntity): RelayRequest {
   const { rowKey: requestId, ...columns } = requestColumns.parse(entity);
   return { storeId, requestId, ...columns };
+}
+
+function toStored(storeId: string, entity: StoredEntity): StoredRequest {
+  const payload = entity.payload;
+  return {
+    value: toRequest(storeId, entity),
+    etag: entity.etag,
+    ...(payload instanceof Uint8Array && { payloadJson: Buffer.from(payload).toString("utf8") }),
+  };
 }
 
 /**
@@ -289,8 +318,7 @@ function truncate(text: string): string {
 }
 
 /** Buffers, not bare Uint8Array views: the SDK would encode a view's whole underlying ArrayBuffer. */
-function payloadChunks(payloadJson: string): Record<string, number | Buffer> {
-  const bytes = Buffer.from(payloadJson, "utf8");
+function payloadChunks(bytes: Buffer): Record<string, number | Buffer> {
   const count = Math.ceil(bytes.length / PAYLOAD_CHUNK_BYTES);
   if (count > MAX_PAYLOAD_CHUNKS) {
     throw new RangeError(

@@ -1,0 +1,123 @@
+/** The processes the bench runs besides itself: emulator, proxies, baseline server, relay host. */
+import { fork, spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import type { ProxyCounts, ProxyMessage } from "./proxy-process";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+const TSX = ["--import", "tsx"];
+/** USER_HZ, which Linux fixes at 100 for /proc. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+export interface Child {
+  process: ChildProcess;
+  /** Resident set size in MiB, from /proc (Linux). */
+  rssMiB(): number;
+  /** CPU time used so far (user and system), in ms, from /proc (Linux). */
+  cpuMs(): number;
+  stop(): Promise<void>;
+}
+
+function child(process_: ChildProcess): Child {
+  return {
+    process: process_,
+    rssMiB() {
+      const status = fs.readFileSync(`/proc/${process_.pid}/status`, "utf8");
+      return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
+    },
+    cpuMs() {
+      // Fields 14 and 15 of /proc/<pid>/stat, after the command name in parentheses.
+      const stat = fs.readFileSync(`/proc/${process_.pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (process_.exitCode !== null || process_.signalCode !== null) return resolve();
+        const force = setTimeout(() => process_.kill("SIGKILL"), 15_000);
+        process_.once("exit", () => {
+          clearTimeout(force);
+          resolve();
+        });
+        process_.kill("SIGTERM");
+      }),
+  };
+}
+
+/** Starts a TypeScript entry with tsx; resolves once its output (to `logFile`) matches `ready`. */
+export async function startScript(options: {
+  script: string;
+  args?: string[];
+  env: Record<string, string>;
+  logFile: string;
+  ready: RegExp;
+  timeoutMs?: number;
+}): Promise<Child & { match: RegExpExecArray }> {
+  const log = fs.openSync(options.logFile, "w");
+  // BENCH_NODE_ARGS, e.g. --cpu-prof, shows where the relay's host spends its time.
+  const nodeArgs =
+    options.script.includes("dev/host") && process.env.BENCH_NODE_ARGS
+      ? process.env.BENCH_NODE_ARGS.split(" ")
+      : [];
+  const started = spawn(
+    process.execPath,
+    [...nodeArgs, ...TSX, options.script, ...(options.args ?? [])],
+    {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "",
+        ...options.env,
+      },
+      stdio: ["ignore", log, log],
+    },
+  );
+  fs.closeSync(log);
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  for (;;) {
+    const text = fs.readFileSync(options.logFile, "utf8");
+    const match = options.ready.exec(text);
+    if (match) return { ...child(started), match };
+    if (started.exitCode !== null || Date.now() > deadline)
+      throw new Error(`${path.basename(options.script)} did not start:\n${text.slice(-2000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export interface Proxies extends Child {
+  tablePort: number;
+  serviceBusPort: number;
+  counts(): Promise<ProxyCounts>;
+}
+
+export async function startProxies(azuritePort: number, emulatorPort: number): Promise<Proxies> {
+  const proxy = fork(
+    path.join(__dirname, "proxy-process.ts"),
+    [String(azuritePort), String(emulatorPort)],
+    {
+      execArgv: TSX,
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    },
+  );
+  const ready = await new Promise<Extract<ProxyMessage, { kind: "ready" }>>((resolve, reject) => {
+    proxy.once("message", (message: ProxyMessage) => {
+      if (message.kind === "ready") resolve(message);
+    });
+    proxy.once("exit", () => reject(new Error("the counting proxies exited")));
+  });
+  return {
+    ...child(proxy),
+    tablePort: ready.tablePort,
+    serviceBusPort: ready.serviceBusPort,
+    counts: () =>
+      new Promise((resolve) => {
+        const onMessage = (message: ProxyMessage) => {
+          if (message.kind !== "counts") return;
+          proxy.off("message", onMessage);
+          resolve(message.counts);
+        };
+        proxy.on("message", onMessage);
+        proxy.send("counts");
+      }),
+  };
+}
