@@ -33,7 +33,7 @@ let relay: Promise<RelayDeps> | undefined;
 /** Registrations and links from memory: an admin change reaches every instance within 30 s. */
 const ADMIN_RECORD_CACHE = { ttlMs: 30_000, maxEntries: 1000 };
 /** The last written version of open requests, long enough for a flow's claim and quick decision. */
-const REMEMBERED_REQUESTS = { ttlMs: 10 * 60_000, maxChars: 4_000_000 };
+const REMEMBERED_REQUESTS = { ttlMs: 10 * 60_000, maxChars: 1_000_000 };
 
 /** The relay's dependencies, built once per process (a failed build is retried next call). */
 export function getRelay(config: RelayConfig): Promise<RelayDeps> {

@@ -54,9 +54,9 @@ export async function startScript(options: {
   timeoutMs?: number;
 }): Promise<Child & { match: RegExpExecArray }> {
   const log = fs.openSync(options.logFile, "w");
-  // BENCH_NODE_ARGS, e.g. --cpu-prof, shows where the relay's host spends its time.
+  // BENCH_NODE_ARGS, e.g. --cpu-prof, show where the relay's host and the baselines spend time.
   const nodeArgs =
-    options.script.includes("dev/host") && process.env.BENCH_NODE_ARGS
+    /dev\/host|baseline/.test(options.script) && process.env.BENCH_NODE_ARGS
       ? process.env.BENCH_NODE_ARGS.split(" ")
       : [];
   const started = spawn(

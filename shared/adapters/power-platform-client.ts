@@ -3,7 +3,6 @@
  * the environment is, save and turn on the flow, and read its trigger URL. Every failure comes
  * back as a PlatformFailure naming the call and the likely cause, never as a throw.
  */
-import { ClientCertificateCredential, ClientSecretCredential } from "@azure/identity";
 import type { AxiosResponse } from "axios";
 import type { PowerPlatformCredentialConfig } from "../config";
 import type {
@@ -27,7 +26,7 @@ import {
   parseRetryAfter,
   propertyOf,
 } from "./http-outcome";
-import { CredentialTokenSource, type TokenSource } from "./token-source";
+import { CredentialTokenSource, lazyCredential, type TokenSource } from "./token-source";
 
 export interface PowerPlatformClientOptions {
   /** e.g. `https://{org}.{region}.dynamics.com`. */
@@ -64,11 +63,13 @@ export function powerPlatformTokenSources(
     let source = sources.get(key);
     if (!source) {
       source = new CredentialTokenSource(
-        credential.kind === "client-secret"
-          ? new ClientSecretCredential(target.tenantId, target.clientId, credential.secret)
-          : new ClientCertificateCredential(target.tenantId, target.clientId, {
-              certificatePath: credential.certificatePath,
-            }),
+        lazyCredential(({ ClientSecretCredential, ClientCertificateCredential }) =>
+          credential.kind === "client-secret"
+            ? new ClientSecretCredential(target.tenantId, target.clientId, credential.secret)
+            : new ClientCertificateCredential(target.tenantId, target.clientId, {
+                certificatePath: credential.certificatePath,
+              }),
+        ),
       );
       sources.set(key, source);
     }

@@ -1,11 +1,23 @@
 /** Entra access tokens for the relay's own identity, as plain strings for a bearer header. */
-import {
-  AuthenticationError,
-  CredentialUnavailableError,
-  DefaultAzureCredential,
-  type TokenCredential,
-} from "@azure/identity";
+import type { TokenCredential } from "@azure/identity";
 import { describeError } from "./http-outcome";
+
+type Identity = typeof import("@azure/identity");
+let identity: Promise<Identity> | undefined;
+
+/**
+ * A credential of `@azure/identity`, built when the first token is asked for: the library and
+ * MSAL behind it (a fifth of the relay's memory at start) load only where a token is needed.
+ */
+export function lazyCredential(build: (library: Identity) => TokenCredential): TokenCredential {
+  let credential: Promise<TokenCredential> | undefined;
+  return {
+    async getToken(scopes, options) {
+      credential ??= (identity ??= import("@azure/identity")).then(build);
+      return (await credential).getToken(scopes, options);
+    },
+  };
+}
 
 export interface TokenSource {
   /** A bearer token for `scope` (e.g. `https://service.flow.microsoft.com//.default`); throws on failure. */
@@ -41,12 +53,15 @@ export interface AzureCredentialOptions {
  * other than its own unless told otherwise, and stores may live in other tenants.
  */
 export function createAzureCredential(options: AzureCredentialOptions = {}): TokenCredential {
-  return new DefaultAzureCredential({
-    ...(options.managedIdentityClientId
-      ? { managedIdentityClientId: options.managedIdentityClientId }
-      : {}),
-    additionallyAllowedTenants: ["*"],
-  });
+  return lazyCredential(
+    ({ DefaultAzureCredential }) =>
+      new DefaultAzureCredential({
+        ...(options.managedIdentityClientId
+          ? { managedIdentityClientId: options.managedIdentityClientId }
+          : {}),
+        additionallyAllowedTenants: ["*"],
+      }),
+  );
 }
 
 /**
@@ -59,12 +74,15 @@ export function tokenFailure(
   tenantId: string,
 ): { kind: "transient" | "permanent"; reason: string } {
   const reason = `could not get an Entra token for ${scope} in tenant ${tenantId}: ${describeError(error)}`;
+  // By name, as @azure/identity names its errors: the library is loaded only when it is used.
+  const { name, statusCode: status } = (error ?? {}) as { name?: unknown; statusCode?: unknown };
   const refused =
-    error instanceof CredentialUnavailableError ||
-    (error instanceof AuthenticationError &&
-      error.statusCode >= 400 &&
-      error.statusCode < 500 &&
-      error.statusCode !== 408 &&
-      error.statusCode !== 429);
+    name === "CredentialUnavailableError" ||
+    (name === "AuthenticationError" &&
+      typeof status === "number" &&
+      status >= 400 &&
+      status < 500 &&
+      status !== 408 &&
+      status !== 429);
   return { kind: refused ? "permanent" : "transient", reason };
 }

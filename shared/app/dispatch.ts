@@ -112,12 +112,12 @@ async function deferredToSlot(
   const now = deps.clock.now().getTime();
   const rate = link.maxCallsPerSecond ?? DEFAULT_CALLS_PER_SECOND;
   const deferrals = message.deferrals ?? 0;
-  const at = deps.pacer.slot(flowOf(link), rate, now, deferrals > 0);
-  if (at <= now) return false;
-  await sendStep(deps, "flow", message, message.attempt, new Date(at), deferrals + 1);
+  const admission = deps.pacer.admit(flowOf(link), rate, now, deferrals > 0);
+  if (admission.go) return false;
+  await sendStep(deps, "flow", message, message.attempt, new Date(admission.at), deferrals + 1);
   log.info("flow call deferred to keep the flow's call rate", {
     attempt: message.attempt,
-    delayMs: at - now,
+    delayMs: admission.at - now,
     callsPerSecond: rate,
   });
   return true;

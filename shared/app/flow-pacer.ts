@@ -1,4 +1,4 @@
-import { holdUntil, takeSlot, type Pace } from "../domain/pacing";
+import { admit, freshPace, holdUntil, type Admission, type Pace } from "../domain/pacing";
 
 /**
  * The call rate of every flow this instance calls, shared by all concurrent dispatch invocations
@@ -8,21 +8,22 @@ import { holdUntil, takeSlot, type Pace } from "../domain/pacing";
 export class FlowPacer {
   private readonly flows = new Map<string, Pace>();
 
-  /**
-   * When a call to the flow may be made, reserving that slot: `now` when it may go at once. A
-   * message that was deferred holds its reserved slot already (`deferred`): it goes at once unless
-   * the flow has asked to be left alone meanwhile.
-   */
-  slot(flow: string, callsPerSecond: number, now: number, deferred: boolean): number {
-    const pace = this.flows.get(flow);
-    if (deferred && (pace?.heldUntil ?? 0) <= now) return now;
-    const { pace: next, at } = takeSlot(pace, now, callsPerSecond);
-    this.flows.set(flow, next);
-    return at;
+  /** Whether a call to the flow may start now (counted if so), else the slot it waits for. */
+  admit(flow: string, callsPerSecond: number, now: number, waited: boolean): Admission {
+    return admit(this.pace(flow), now, callsPerSecond, waited);
   }
 
   /** The flow answered with a Retry-After: no call to it before `until`. */
   hold(flow: string, until: number): void {
-    this.flows.set(flow, holdUntil(this.flows.get(flow), until));
+    holdUntil(this.pace(flow), until);
+  }
+
+  private pace(flow: string): Pace {
+    let pace = this.flows.get(flow);
+    if (!pace) {
+      pace = freshPace();
+      this.flows.set(flow, pace);
+    }
+    return pace;
   }
 }

@@ -1,44 +1,55 @@
 /**
  * Keeping the calls to one flow under its rate (Power Automate allows 45,000 trigger calls per
- * five minutes per flow): calls get slots spaced 1/rate apart, with a small burst allowed at once
- * (the "virtual scheduling" form of a token bucket, GCRA). A call whose slot is later is not
- * made now: its message is scheduled for the slot. A flow's Retry-After holds every slot until it
- * has passed, and calls after it resume evenly spaced.
+ * five minutes per flow): at most `callsPerSecond` calls start in any one second. A call that
+ * would go over is not made now: it gets a slot, its message is scheduled for it, and the slots
+ * handed out follow each other one spacing (1/rate) apart, first come first served. A flow's
+ * Retry-After holds every call until it has passed.
  */
 
 /** Calls per second to one flow when its link names no rate. */
 export const DEFAULT_CALLS_PER_SECOND = 100;
 /** The most a link may ask for: Power Automate's limit is 150 calls per second on average. */
 export const MAX_CALLS_PER_SECOND = 1000;
+const WINDOW_MS = 1000;
 
 export interface Pace {
-  /** When the next call would fall if calls were evenly spaced from the last one (epoch ms). */
-  nextAt: number;
-  /** No slot before this: the flow's last Retry-After (epoch ms). */
+  /** When the calls of the last second started (epoch ms, oldest first). */
+  recent: number[];
+  /** The slot the next waiting call gets, if it is later than now (epoch ms). */
+  nextSlot: number;
+  /** No call before this: the flow's last Retry-After (epoch ms). */
   heldUntil: number;
 }
 
-/** Calls allowed at once: a tenth of a second's worth, at least one. */
-export function burstOf(callsPerSecond: number): number {
-  return Math.max(1, Math.ceil(callsPerSecond / 10));
+export type Admission = { go: true } | { go: false; at: number };
+
+export function freshPace(): Pace {
+  return { recent: [], nextSlot: 0, heldUntil: 0 };
 }
 
-/** The slot of the next call at `now`: `at` is now when it may go at once, else its due time. */
-export function takeSlot(
-  pace: Pace | undefined,
-  now: number,
-  callsPerSecond: number,
-): { pace: Pace; at: number } {
-  const spacing = 1000 / callsPerSecond;
-  const tolerance = (burstOf(callsPerSecond) - 1) * spacing;
-  const heldUntil = pace?.heldUntil ?? 0;
-  // After a hold the burst is spent: calls resume one spacing apart.
-  const due = Math.max(pace?.nextAt ?? now, now, heldUntil + tolerance);
-  const at = Math.max(now, due - tolerance);
-  return { pace: { nextAt: due + spacing, heldUntil }, at };
+/**
+ * Whether a call may start at `now`, recording it when it may, else the slot it waits for.
+ * `waited` says the call has waited for a slot already: a new call does not go ahead of those
+ * still waiting for theirs. Changes `pace` in place.
+ */
+export function admit(pace: Pace, now: number, callsPerSecond: number, waited: boolean): Admission {
+  while (pace.recent.length > 0 && (pace.recent[0] as number) <= now - WINDOW_MS)
+    pace.recent.shift();
+  const held = now < pace.heldUntil;
+  const othersWaiting = !waited && pace.nextSlot > now;
+  const full = pace.recent.length >= callsPerSecond;
+  if (!held && !othersWaiting && !full) {
+    pace.recent.push(now);
+    return { go: true };
+  }
+  // A full second frees a place when its oldest call leaves it.
+  const freed = full ? (pace.recent[0] as number) + WINDOW_MS : 0;
+  const at = Math.max(now + 1, pace.nextSlot, pace.heldUntil, freed);
+  pace.nextSlot = at + WINDOW_MS / callsPerSecond;
+  return { go: false, at };
 }
 
 /** The flow asked to be left alone until `until` (its Retry-After). */
-export function holdUntil(pace: Pace | undefined, until: number): Pace {
-  return { nextAt: pace?.nextAt ?? 0, heldUntil: Math.max(pace?.heldUntil ?? 0, until) };
+export function holdUntil(pace: Pace, until: number): void {
+  pace.heldUntil = Math.max(pace.heldUntil, until);
 }
