@@ -55,6 +55,7 @@ beforeAll(async () => {
       RELAY_PUBLIC_BASE_URL: "http://127.0.0.1:7071",
       RELAY_SIGNING_KEY: "pacing-test-signing-key-0123456789-abcdefghij",
       RELAY_ALLOW_LOOPBACK: "true",
+      RELAY_ALLOWED_FLOW_HOSTS: "127.0.0.1",
       DATA_SERVICE_AUTH: "none",
     }),
   );
