@@ -62,7 +62,7 @@ export async function redriveRequest(
     await sendStep(deps, step, result.request, 1);
     requestLog.info(
       `redriven: ${step === "flow" ? "calling the flow" : "writing the decision"} again`,
-      { actor: by },
+      { by },
     );
     return { requestId, state: result.request.state };
   }
@@ -91,7 +91,7 @@ export async function redriveRequest(
     requestLog.info("redriven: a stuck step was queued again", {
       step: stuck.step,
       attempt,
-      actor: by,
+      by,
     });
     return { requestId, state: requeued?.request.state ?? request.state };
   }
@@ -110,6 +110,6 @@ export async function redriveRequest(
     );
   }
   await sendStep(deps, unsent, request, 1);
-  requestLog.info("redriven: the step's first message was sent again", { step: unsent, actor: by });
+  requestLog.info("redriven: the step's first message was sent again", { step: unsent, by });
   return { requestId, state: request.state };
 }
