@@ -12,17 +12,19 @@
  *   light load  the same host, one request at a time: trigger → flow call, decision → DM call
  *   ingest      the HTTP functions on a host of their own (as Flex Consumption runs them, apart
  *               from the Service Bus functions), side by side with the baselines (bare node:http,
- *               send one message, insert one entity and send one message): unique triggers from
- *               16 loops, in rounds that alternate relay and insert-and-send, so both see the same
- *               load of this shared machine; the host's RSS after the 1,000th and the last
+ *               send one message, insert one entity and send one message, insert two entities in
+ *               one transaction and send one message): unique triggers from 16 loops, in rounds
+ *               that alternate relay and the insert baselines, so all see the same load of this
+ *               shared machine; CPU per request; the host's RSS after the 1,000th and the last
  *   burst       every function on one host again: the triggers queued by ingest are dispatched
  *               and claimed, then all approved; the host's RSS after the 1,000th and the last
+ *               decision
  *   pacing      a burst of triggers to a flow that accepts 100 calls/s and answers 429 beyond
  * Parameters (environment): BENCH_REQUESTS (ingest, default 5000), BENCH_BASELINE_REQUESTS
  * (node:http and send-only, 3000), BENCH_ROUNDS (5), BENCH_CONCURRENCY (16), BENCH_LIFECYCLES
  * (20), BENCH_SAMPLES (40), BENCH_PACING_TRIGGERS (5000), BENCH_PACING_RATE (calls/s the flow
- * accepts, 100); BENCH_NODE_ARGS are given to the relay's host (e.g. --cpu-prof). Every wait is
- * bounded.
+ * accepts, 100); BENCH_NODE_ARGS are given to the relay's hosts and the baseline server (e.g.
+ * --cpu-prof). Every wait is bounded.
  */
 import fs from "node:fs";
 import os from "node:os";
