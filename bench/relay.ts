@@ -12,17 +12,19 @@
  *   light load  the same host, one request at a time: trigger → flow call, decision → DM call
  *   ingest      the HTTP functions on a host of their own (as Flex Consumption runs them, apart
  *               from the Service Bus functions), side by side with the baselines (bare node:http,
- *               send one message, insert one entity and send one message): unique triggers from
- *               16 loops, in rounds that alternate relay and insert-and-send, so both see the same
- *               load of this shared machine; the host's RSS after the 1,000th and the last
+ *               send one message, insert one entity and send one message, insert two entities in
+ *               one transaction and send one message): unique triggers from 16 loops, in rounds
+ *               that alternate relay and the insert baselines, so all see the same load of this
+ *               shared machine; CPU per request; the host's RSS after the 1,000th and the last
  *   burst       every function on one host again: the triggers queued by ingest are dispatched
  *               and claimed, then all approved; the host's RSS after the 1,000th and the last
+ *               decision
  *   pacing      a burst of triggers to a flow that accepts 100 calls/s and answers 429 beyond
  * Parameters (environment): BENCH_REQUESTS (ingest, default 5000), BENCH_BASELINE_REQUESTS
  * (node:http and send-only, 3000), BENCH_ROUNDS (5), BENCH_CONCURRENCY (16), BENCH_LIFECYCLES
  * (20), BENCH_SAMPLES (40), BENCH_PACING_TRIGGERS (5000), BENCH_PACING_RATE (calls/s the flow
- * accepts, 100); BENCH_NODE_ARGS are given to the relay's host (e.g. --cpu-prof). Every wait is
- * bounded.
+ * accepts, 100); BENCH_NODE_ARGS are given to the relay's hosts and the baseline server (e.g.
+ * --cpu-prof). Every wait is bounded.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -221,7 +223,7 @@ async function main(): Promise<void> {
 
   // ---- count: one approval at a time ----------------------------------------------------------
   const before = await proxies.counts();
-  const executionsBefore = countExecutions(host.logFile);
+  const logFrom = fs.statSync(host.logFile).size;
   for (let i = 0; i < PARAMS.lifecycles; i++) {
     const id = 100_000 + i;
     await trigger("full", id);
@@ -237,8 +239,10 @@ async function main(): Promise<void> {
     sends: (after.serviceBus.sends - before.serviceBus.sends) / PARAMS.lifecycles,
     deliveries: (after.serviceBus.deliveries - before.serviceBus.deliveries) / PARAMS.lifecycles,
     settlements: (after.serviceBus.settlements - before.serviceBus.settlements) / PARAMS.lifecycles,
-    executions: (countExecutions(host.logFile) - executionsBefore) / PARAMS.lifecycles,
   };
+  const executions = executionsSince(host.logFile, logFrom);
+  const executionsPerApproval = executions.count / PARAMS.lifecycles;
+  const executionMsPerApproval = executions.ms / PARAMS.lifecycles;
   console.log(`count: ${JSON.stringify(perApproval)}`);
 
   // ---- light load: one request at a time ------------------------------------------------------
@@ -400,6 +404,7 @@ async function main(): Promise<void> {
   // ---- pacing ---------------------------------------------------------------------------------
   const firstPacedId = 2_000_000;
   const pacedStarted = performance.now();
+  const pacedLogFrom = fs.statSync(host.logFile).size;
   const pacedIngest = await runLoad({
     count: PARAMS.pacingTriggers,
     concurrency: PARAMS.concurrency,
@@ -422,7 +427,16 @@ async function main(): Promise<void> {
     pacedIds,
     (performance.now() - pacedStarted) / 1000,
   );
-  console.log(`pacing: ingest ${describeLoad(pacedIngest)}; ${JSON.stringify(pacing)}`);
+  const deferrals = (
+    fs
+      .readFileSync(host.logFile)
+      .subarray(pacedLogFrom)
+      .toString("utf8")
+      .match(/flow call deferred to keep the flow's call rate/g) ?? []
+  ).length;
+  console.log(
+    `pacing: ingest ${describeLoad(pacedIngest)}; ${JSON.stringify(pacing)}; ${deferrals} calls deferred`,
+  );
 
   // ---- report ---------------------------------------------------------------------------------
   const insertSend = baselines["insert-send"] as LoadResult;
@@ -507,10 +521,10 @@ async function main(): Promise<void> {
     ],
   ];
   console.log(
-    `\nPer approval: ${perApproval.executions.toFixed(2)} Function executions, ${perApproval.table.toFixed(2)} Table transactions, Service Bus: ${perApproval.sends.toFixed(2)} sends, ${perApproval.deliveries.toFixed(2)} deliveries, ${perApproval.settlements.toFixed(2)} settlements (${(perApproval.sends + perApproval.deliveries + perApproval.settlements).toFixed(2)} operations)`,
+    `\nPer approval: ${executionsPerApproval.toFixed(2)} Function executions lasting ${executionMsPerApproval.toFixed(0)} ms together, ${perApproval.table.toFixed(2)} Table transactions, Service Bus: ${perApproval.sends.toFixed(2)} sends, ${perApproval.deliveries.toFixed(2)} deliveries, ${perApproval.settlements.toFixed(2)} settlements (${(perApproval.sends + perApproval.deliveries + perApproval.settlements).toFixed(2)} operations)`,
   );
   console.log(
-    `Pacing: the flow was called at ${pacing.callsPerSecond.toFixed(1)} calls/s over ${pacing.seconds.toFixed(1)} s\n`,
+    `Pacing: the flow was called at ${pacing.callsPerSecond.toFixed(1)} calls/s over ${pacing.seconds.toFixed(1)} s; ${deferrals} calls were deferred to a later slot\n`,
   );
   const header: [string, string, string, string, boolean | string] = [
     "figure",
@@ -561,9 +575,14 @@ async function quiet(proxies: { counts(): Promise<ProxyCounts> }): Promise<Proxy
   return last;
 }
 
-/** Invocations the host ran so far: it logs one "Executing" line per invocation. */
-function countExecutions(logFile: string): number {
-  return (fs.readFileSync(logFile, "utf8").match(/\] info: Executing \(/g) ?? []).length;
+/** Invocations the host ran after byte `from` of its log, and their durations added up. */
+function executionsSince(logFile: string, from: number): { count: number; ms: number } {
+  const text = fs.readFileSync(logFile).subarray(from).toString("utf8");
+  const durations = [...text.matchAll(/Executed \(\w+, Id=[^,]+, Duration=(\d+)ms\)/g)];
+  return {
+    count: durations.length,
+    ms: durations.reduce((sum, match) => sum + Number(match[1]), 0),
+  };
 }
 
 function pacingFigures(calls: FlowCall[], ids: Set<string>, seconds: number) {

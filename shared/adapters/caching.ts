@@ -57,7 +57,10 @@ export class ReadCache<V> {
   /** Applies a change this instance made to the kept value, if there is one, without a read. */
   patch(key: string, change: (value: V) => V): void {
     const entry = this.entries.get(key);
-    if (entry) entry.value = entry.value.then(change);
+    if (!entry) return;
+    entry.value = entry.value.then(change);
+    // A read that fails is dropped (above) and answered to its own callers; this copy of it is not.
+    entry.value.catch(() => undefined);
   }
 }
 

@@ -101,7 +101,8 @@ export async function dispatchToFlow(
 
 /**
  * Keeps the link's call rate: true when this call's slot is later, and the message has been
- * queued again for it (the same attempt, one more deferral). Nothing is read or written for it.
+ * queued again for it (the same attempt, one more deferral). Nothing is read or written for it;
+ * so a stale message takes a slot too, which only slows a flow's calls a little.
  */
 async function deferredToSlot(
   deps: RelayDeps,

@@ -220,6 +220,17 @@ describe("Table transactions per approval (issue 11)", () => {
     expect(steps.decision).toHaveLength(1);
   });
 
+  it("cost a refused write and a read when the version an instance remembers is stale", async () => {
+    const [host, other] = instances as [RelayDeps, RelayDeps];
+    // The host remembers the dispatcher's record; the claim on another instance changes it.
+    const steps = await lifecycle(5006, { host, claim: other, decision: host });
+    expect(steps.decision).toEqual([
+      expect.stringMatching(/^PUT /),
+      expect.stringMatching(/^GET /),
+      expect.stringMatching(/^PUT /),
+    ]);
+  });
+
   it("are 9 when claim and decision reach two instances that have not seen the request", async () => {
     const [host, other, third] = instances as [RelayDeps, RelayDeps, RelayDeps];
     const steps = await lifecycle(5005, { host, claim: other, decision: third });
