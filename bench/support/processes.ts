@@ -18,6 +18,18 @@ export interface Child {
   stop(): Promise<void>;
 }
 
+/** Memory of a host started with `memoryProbe`, after full collections (memory-probe.ts). */
+export interface CollectedMemory {
+  rssMiB: number;
+  heapUsedMiB: number;
+}
+
+export interface ProbedChild extends Child {
+  collectedMemory(): Promise<CollectedMemory>;
+}
+
+const MIB = 1024 * 1024;
+
 function child(process_: ChildProcess): Child {
   return {
     process: process_,
@@ -52,8 +64,14 @@ export async function startScript(options: {
   logFile: string;
   ready: RegExp;
   timeoutMs?: number;
-}): Promise<Child & { match: RegExpExecArray }> {
+  /** Loads memory-probe.ts, so `collectedMemory()` can measure the process after full GCs. */
+  memoryProbe?: boolean;
+}): Promise<ProbedChild & { match: RegExpExecArray }> {
   const log = fs.openSync(options.logFile, "w");
+  const memoryFile = `${options.logFile}.memory.json`;
+  const probeArgs = options.memoryProbe
+    ? ["--expose-gc", "--import", path.join(__dirname, "memory-probe.ts")]
+    : [];
   // BENCH_NODE_ARGS, e.g. --cpu-prof, show where the relay's host and the baselines spend time.
   const nodeArgs =
     /dev\/host|baseline/.test(options.script) && process.env.BENCH_NODE_ARGS
@@ -61,12 +79,13 @@ export async function startScript(options: {
       : [];
   const started = spawn(
     process.execPath,
-    [...nodeArgs, ...TSX, options.script, ...(options.args ?? [])],
+    [...nodeArgs, ...TSX, ...probeArgs, options.script, ...(options.args ?? [])],
     {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? "",
         HOME: process.env.HOME ?? "",
+        ...(options.memoryProbe && { BENCH_MEMORY_FILE: memoryFile }),
         ...options.env,
       },
       stdio: ["ignore", log, log],
@@ -77,10 +96,39 @@ export async function startScript(options: {
   for (;;) {
     const text = fs.readFileSync(options.logFile, "utf8");
     const match = options.ready.exec(text);
-    if (match) return { ...child(started), match };
+    if (match)
+      return {
+        ...child(started),
+        match,
+        collectedMemory: () => collectedMemory(started, memoryFile),
+      };
     if (started.exitCode !== null || Date.now() > deadline)
       throw new Error(`${path.basename(options.script)} did not start:\n${text.slice(-2000)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Asks the probe of `process_` for its memory after full collections; bounded to 10 s. */
+async function collectedMemory(
+  process_: ChildProcess,
+  memoryFile: string,
+): Promise<CollectedMemory> {
+  fs.rmSync(memoryFile, { force: true });
+  process_.kill("SIGUSR2");
+  const deadline = Date.now() + 10_000;
+  while (!fs.existsSync(memoryFile)) {
+    if (Date.now() > deadline) throw new Error("the host's memory probe did not answer");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  // The probe writes the file in one call; a read that catches it half-written is tried again.
+  for (;;) {
+    try {
+      const usage = JSON.parse(fs.readFileSync(memoryFile, "utf8")) as NodeJS.MemoryUsage;
+      return { rssMiB: usage.rss / MIB, heapUsedMiB: usage.heapUsed / MIB };
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 }
 
