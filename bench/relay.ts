@@ -49,6 +49,7 @@ import {
 } from "./support/load";
 import {
   ROOT,
+  cpuMsOf,
   startProxies,
   startScript,
   type Child,
@@ -182,6 +183,8 @@ async function main(): Promise<void> {
         DM_CLIENT_SECRET: DM_CREDENTIALS.clientSecret,
         // Nothing here is lost, and a pass would add Table reads to the counts.
         RELAY_RECONCILE_SCHEDULE: "0 0 0 1 1 *",
+        // The queue of bench/host-baseline.ts, on the ingest host.
+        BENCH_QUEUE: BASELINE_QUEUE,
       },
       logFile,
       ready: /Functions host listening/,
@@ -333,22 +336,46 @@ async function main(): Promise<void> {
   let ingestCollected: { early?: CollectedMemory; end?: CollectedMemory } = {};
   const roundSize = Math.ceil(PARAMS.ingestRequests / PARAMS.rounds);
   await load(200, baselineRequest("batch-send"));
+  await load(200, (i) => ({ url: `${baseUrl}/api/bench/batch-send`, body: document(i) }));
   const insertSendRounds: LoadResult[] = [];
   const batchSendRounds: LoadResult[] = [];
+  const batchSendOnHostRounds: LoadResult[] = [];
+  const hostBaselineRequest = (i: number) => ({
+    url: `${baseUrl}/api/bench/batch-send`,
+    body: document(i),
+  });
   const ingestRounds: LoadResult[] = [];
-  const cpu = { baseline: 0, relay: 0 };
-  const timed = async <T>(side: keyof typeof cpu, who: Child, run: () => Promise<T>) => {
-    const before = who.cpuMs();
+  // CPU of the process that serves each side and of both emulators while it runs: where a
+  // request's cost goes on this machine, whose 2 cores all of them share.
+  const sides = ["insertSend", "batchSend", "batchSendOnHost", "relay"] as const;
+  type Side = (typeof sides)[number];
+  const cpuNow = (server: Child) => ({
+    server: server.cpuMs(),
+    azurite: cpuMsOf(azurite.pid),
+    emulator: emulator.cpuMs(),
+  });
+  const cpu = Object.fromEntries(
+    sides.map((side) => [side, { server: 0, azurite: 0, emulator: 0 }]),
+  ) as Record<Side, ReturnType<typeof cpuNow>>;
+  const timed = async <T>(side: Side, server: Child, run: () => Promise<T>) => {
+    const before = cpuNow(server);
     const result = await run();
-    cpu[side] += who.cpuMs() - before;
+    const after = cpuNow(server);
+    for (const part of ["server", "azurite", "emulator"] as const)
+      cpu[side][part] += after[part] - before[part];
     return result;
   };
   for (let start = 0; start < PARAMS.ingestRequests; start += roundSize) {
     const count = Math.min(roundSize, PARAMS.ingestRequests - start);
     insertSendRounds.push(
-      await timed("baseline", baseline, () => load(count, baselineRequest("insert-send"))),
+      await timed("insertSend", baseline, () => load(count, baselineRequest("insert-send"))),
     );
-    batchSendRounds.push(await load(count, baselineRequest("batch-send")));
+    batchSendRounds.push(
+      await timed("batchSend", baseline, () => load(count, baselineRequest("batch-send"))),
+    );
+    batchSendOnHostRounds.push(
+      await timed("batchSendOnHost", ingestHost, () => load(count, hostBaselineRequest)),
+    );
     ingestRounds.push(
       await timed("relay", ingestHost, () =>
         runLoad({
@@ -366,19 +393,24 @@ async function main(): Promise<void> {
     if (!ingestCollected.early && start + count >= MEMORY_EARLY_SAMPLE)
       ingestCollected = { early: await ingestHost.collectedMemory() };
   }
-  const cpuPerRequest = {
-    relay: cpu.relay / PARAMS.ingestRequests,
-    insertSend: cpu.baseline / PARAMS.ingestRequests,
-  };
   ingestMemory.end = ingestHost.rssMiB();
   ingestCollected.end = await ingestHost.collectedMemory();
   baselines["insert-send"] = combine(insertSendRounds);
   baselines["batch-send"] = combine(batchSendRounds);
+  baselines["batch-send-on-host"] = combine(batchSendOnHostRounds);
   const ingest = combine(ingestRounds);
   console.log(`baseline insert-send: ${describeLoad(baselines["insert-send"])}`);
   console.log(`baseline batch-send: ${describeLoad(baselines["batch-send"])}`);
   console.log(
-    `CPU per request: relay host ${cpuPerRequest.relay.toFixed(2)} ms, insert-and-send server ${cpuPerRequest.insertSend.toFixed(2)} ms`,
+    `baseline batch-send as a function on the relay's host: ${describeLoad(baselines["batch-send-on-host"])}`,
+  );
+  const perRequest = (side: Side) => {
+    const { server, azurite: tables, emulator: serviceBus } = cpu[side];
+    const each = (total: number) => (total / PARAMS.ingestRequests).toFixed(2);
+    return `${each(server)} server, ${each(tables)} Azurite, ${each(serviceBus)} Service Bus emulator`;
+  };
+  console.log(
+    `CPU per request, ms: relay ${perRequest("relay")}; insert-and-send ${perRequest("insertSend")}; batch-and-send ${perRequest("batchSend")}; batch-and-send on the relay's host ${perRequest("batchSendOnHost")}`,
   );
   console.log(
     `ingest (HTTP functions alone): ${describeLoad(ingest)}; RSS ${JSON.stringify(ingestMemory)}; after full collections ${JSON.stringify(ingestCollected)}`,
@@ -461,6 +493,7 @@ async function main(): Promise<void> {
   // ---- report ---------------------------------------------------------------------------------
   const insertSend = baselines["insert-send"] as LoadResult;
   const batchSend = baselines["batch-send"] as LoadResult;
+  const batchSendOnHost = baselines["batch-send-on-host"] as LoadResult;
   const rows: [string, string, string, string, boolean | string][] = [
     [
       "Table transactions per approval",
@@ -480,6 +513,13 @@ async function main(): Promise<void> {
       "ingest throughput vs batch-and-send",
       `${(ingest.perSecond / batchSend.perSecond).toFixed(2)}x (${ingest.perSecond.toFixed(0)} vs ${batchSend.perSecond.toFixed(0)} req/s)`,
       "the relay's own minimum: request and index row in one transaction, one message",
+      "(not a target)",
+      "-",
+    ],
+    [
+      "ingest vs batch-and-send as a function on the relay's host",
+      `${(ingest.perSecond / batchSendOnHost.perSecond).toFixed(2)}x (${ingest.perSecond.toFixed(0)} vs ${batchSendOnHost.perSecond.toFixed(0)} req/s), p99 ${(ingest.p99 / batchSendOnHost.p99).toFixed(2)}x (${ms(ingest.p99)} vs ${ms(batchSendOnHost.p99)})`,
+      "the same minimum through the local host and @azure/functions: the relay's own cost",
       "(not a target)",
       "-",
     ],

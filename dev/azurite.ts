@@ -9,6 +9,8 @@ const AZURITE_ACCOUNT_KEY =
 
 export interface AzuriteTables {
   port: number;
+  /** The emulator's process, e.g. to read its CPU time. */
+  pid: number | undefined;
   connectionString: string;
   stop(): Promise<void>;
 }
@@ -51,7 +53,12 @@ export async function startAzuriteTables(options: AzuriteOptions = {}): Promise<
       if (output.includes("successfully started")) {
         child.stdout?.off("data", onData);
         child.stdout?.resume();
-        resolve({ port, connectionString: azuriteConnectionString(port), stop: () => stop(child) });
+        resolve({
+          port,
+          pid: child.pid,
+          connectionString: azuriteConnectionString(port),
+          stop: () => stop(child),
+        });
       }
     };
     child.stdout?.on("data", onData);

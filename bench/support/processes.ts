@@ -30,6 +30,14 @@ export interface ProbedChild extends Child {
 
 const MIB = 1024 * 1024;
 
+/** CPU time process `pid` used so far (user and system), in ms, from /proc (Linux). */
+export function cpuMsOf(pid: number | undefined): number {
+  // Fields 14 and 15 of /proc/<pid>/stat, after the command name in parentheses.
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
 function child(process_: ChildProcess): Child {
   return {
     process: process_,
@@ -37,12 +45,7 @@ function child(process_: ChildProcess): Child {
       const status = fs.readFileSync(`/proc/${process_.pid}/status`, "utf8");
       return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
     },
-    cpuMs() {
-      // Fields 14 and 15 of /proc/<pid>/stat, after the command name in parentheses.
-      const stat = fs.readFileSync(`/proc/${process_.pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
-    },
+    cpuMs: () => cpuMsOf(process_.pid),
     stop: () =>
       new Promise<void>((resolve) => {
         if (process_.exitCode !== null || process_.signalCode !== null) return resolve();
