@@ -1,4 +1,6 @@
 import type { QueueSettings } from "./config";
+import { PriorityQueue } from "./priority-queue";
+import { SortedNumbers } from "./sorted-numbers";
 
 /** Time source, injectable so queue behaviour over time can be tested without waiting. */
 export interface Clock {
@@ -100,18 +102,33 @@ export const DEAD_LETTER_DESCRIPTION_PROPERTY = "DeadLetterErrorDescription";
  * The state of one queue and its dead-letter sub-queue: ordering, locks, delivery counts,
  * scheduling, expiry and duplicate detection. No I/O and no timers: every operation first
  * applies whatever became due at `clock.now()`, and `nextDueAt()` tells the caller when to
- * come back so that waiting receivers can be served.
+ * come back so that waiting receivers can be served. Indexes keep every operation at
+ * O(log n) plus what it hands out or what became due, however many messages wait.
  */
 export class QueueStore<P> {
   private nextSequenceNumber = 1;
-  // Maps keep insertion order, which is delivery order (FIFO by enqueue time).
   private readonly subQueues: Record<SubQueue, Map<number, StoredMessage<P>>> = {
     main: new Map(),
     deadLetter: new Map(),
   };
+  /** Each sub-queue's sequence numbers in order, for browsing. */
+  private readonly browseOrder: Record<SubQueue, SortedNumbers> = {
+    main: new SortedNumbers(),
+    deadLetter: new SortedNumbers(),
+  };
+  /** sequenceNumber -> place in delivery order: the order messages entered their sub-queue. */
+  private readonly queuePositions = new Map<number, number>();
+  private nextQueuePosition = 0;
+  /** Per sub-queue, the messages that can be handed out (active, unlocked) by queue position. */
+  private readonly available: Record<SubQueue, PriorityQueue<number>> = {
+    main: new PriorityQueue(),
+    deadLetter: new PriorityQueue(),
+  };
+  /** sequenceNumber -> when the message is next due: lock expiry, scheduled enqueue or expiry. */
+  private readonly dueTimes = new PriorityQueue<number>();
   private readonly lockIndex = new Map<string, { subQueue: SubQueue; sequenceNumber: number }>();
-  /** messageId -> time until which a message with that id counts as a duplicate. */
-  private readonly duplicateHistory = new Map<string, number>();
+  /** messageId -> time until which a message with that id counts as a duplicate, soonest first. */
+  private readonly duplicateHistory = new PriorityQueue<string>();
   private readonly changes:
     { sequenceNumber: boolean; messages: Set<number>; duplicateIds: Set<string> } | undefined;
 
@@ -135,14 +152,14 @@ export class QueueStore<P> {
       (next, saved) => Math.max(next, saved.sequenceNumber + 1),
       snapshot.nextSequenceNumber,
     );
-    // Maps deliver in insertion order: enqueue order, as before the restart.
+    // Delivery order is enqueue order, as before the restart.
     const inEnqueueOrder = [...snapshot.messages].sort(
       (a, b) => a.enqueuedAt - b.enqueuedAt || a.sequenceNumber - b.sequenceNumber,
     );
     const wereLocked: Array<[SubQueue, StoredMessage<P>]> = [];
     for (const { subQueue, locked, ...saved } of inEnqueueOrder) {
       const message: StoredMessage<P> = { ...saved, lock: undefined };
-      this.subQueues[subQueue].set(message.sequenceNumber, message);
+      this.enqueue(subQueue, message);
       if (locked) wereLocked.push([subQueue, message]);
     }
     for (const [messageId, forgetAt] of snapshot.duplicateIds) {
@@ -195,7 +212,7 @@ export class QueueStore<P> {
         ? options.scheduledEnqueueAt
         : undefined;
     const enqueuedAt = scheduledAt ?? now;
-    this.subQueues.main.set(sequenceNumber, {
+    this.enqueue("main", {
       sequenceNumber,
       payload,
       timeToLiveMs,
@@ -215,8 +232,9 @@ export class QueueStore<P> {
   cancelScheduled(sequenceNumbers: readonly number[]): void {
     this.advance();
     for (const sequenceNumber of sequenceNumbers) {
-      if (this.subQueues.main.get(sequenceNumber)?.state === "scheduled") {
-        this.subQueues.main.delete(sequenceNumber);
+      const message = this.subQueues.main.get(sequenceNumber);
+      if (message?.state === "scheduled") {
+        this.remove("main", message);
         this.changes?.messages.add(sequenceNumber);
       }
     }
@@ -225,12 +243,9 @@ export class QueueStore<P> {
   /** Hands out the next available message: locked (peekLock) or removed (receiveAndDelete). */
   receive(subQueue: SubQueue, mode: ReceiveMode): StoredMessage<P> | undefined {
     const now = this.advance();
-    for (const message of this.subQueues[subQueue].values()) {
-      if (message.state === "active" && message.lock === undefined) {
-        return this.deliver(subQueue, message, mode, now);
-      }
-    }
-    return undefined;
+    const next = this.available[subQueue].first();
+    if (!next) return undefined;
+    return this.deliver(subQueue, this.subQueues[subQueue].get(next.item)!, mode, now);
   }
 
   /** Receives deferred messages by sequence number; fails with the first one that is not deferred. */
@@ -261,7 +276,7 @@ export class QueueStore<P> {
     this.changed(message);
     switch (settlement.kind) {
       case "complete":
-        this.subQueues[subQueue].delete(message.sequenceNumber);
+        this.remove(subQueue, message);
         break;
       case "abandon":
         Object.assign(message.propertyUpdates, settlement.propertiesToModify);
@@ -270,6 +285,7 @@ export class QueueStore<P> {
       case "defer":
         Object.assign(message.propertyUpdates, settlement.propertiesToModify);
         message.state = "deferred";
+        this.index(subQueue, message);
         break;
       case "deadLetter":
         Object.assign(message.propertyUpdates, settlement.propertiesToModify);
@@ -285,56 +301,50 @@ export class QueueStore<P> {
     const located = this.findLocked(lockToken);
     if (!located?.message.lock) return undefined;
     located.message.lock.lockedUntil = now + this.settings.lockDurationMs;
+    this.index(located.subQueue, located.message);
     return located.message.lock.lockedUntil;
   }
 
   /** Browses messages (active, deferred and scheduled) from a sequence number on, without locking. */
   peek(subQueue: SubQueue, fromSequenceNumber: number, maxCount: number): StoredMessage<P>[] {
     this.advance();
-    return [...this.subQueues[subQueue].values()]
-      .filter((message) => message.sequenceNumber >= fromSequenceNumber)
-      .sort((a, b) => a.sequenceNumber - b.sequenceNumber)
-      .slice(0, maxCount);
+    return this.browseOrder[subQueue]
+      .take(fromSequenceNumber, maxCount)
+      .map((sequenceNumber) => this.subQueues[subQueue].get(sequenceNumber)!);
   }
 
   /** When something next becomes due (lock expiry, scheduled enqueue, expiry), if ever. */
   nextDueAt(): number | undefined {
-    let due = Number.POSITIVE_INFINITY;
-    for (const message of this.subQueues.main.values()) {
-      due = Math.min(due, message.lock?.lockedUntil ?? message.scheduledAt ?? message.expiresAt);
-    }
-    for (const message of this.subQueues.deadLetter.values()) {
-      due = Math.min(due, message.lock?.lockedUntil ?? Number.POSITIVE_INFINITY);
-    }
-    return Number.isFinite(due) ? due : undefined;
+    return this.dueTimes.first()?.priority;
   }
 
-  /** Applies everything due by now: lock expiries, scheduled enqueues, message expiry. */
+  /**
+   * Applies everything due by now (lock expiries, scheduled enqueues, message expiry) in the
+   * order it became due, then forgets the message ids whose duplicate-detection window ended.
+   */
   advance(): number {
     const now = this.clock.now();
-    for (const [subQueue, messages] of Object.entries(this.subQueues) as Array<
-      [SubQueue, Map<number, StoredMessage<P>>]
-    >) {
-      for (const message of [...messages.values()]) {
-        if (message.lock && message.lock.lockedUntil <= now) {
-          this.releaseLock(message);
-          this.changed(message);
-          this.afterFailedDelivery(subQueue, message);
-        }
-      }
-    }
-    for (const message of [...this.subQueues.main.values()]) {
-      if (message.state === "scheduled" && message.scheduledAt! <= now) {
+    for (let due = this.dueTimes.first(); due && due.priority <= now; due = this.dueTimes.first()) {
+      const subQueue: SubQueue = this.subQueues.main.has(due.item) ? "main" : "deadLetter";
+      const message = this.subQueues[subQueue].get(due.item)!;
+      this.dueTimes.delete(due.item);
+      if (message.lock) {
+        this.releaseLock(message);
+        this.changed(message);
+        this.afterFailedDelivery(subQueue, message);
+      } else if (message.state === "scheduled") {
         this.activateScheduled(message);
-      } else if (message.lock === undefined && message.expiresAt <= now) {
+      } else {
         this.expire(message);
       }
     }
-    for (const [messageId, forgetAt] of this.duplicateHistory) {
-      if (forgetAt <= now) {
-        this.duplicateHistory.delete(messageId);
-        this.changes?.duplicateIds.add(messageId);
-      }
+    for (
+      let forget = this.duplicateHistory.first();
+      forget && forget.priority <= now;
+      forget = this.duplicateHistory.first()
+    ) {
+      this.duplicateHistory.delete(forget.item);
+      this.changes?.duplicateIds.add(forget.item);
     }
     return now;
   }
@@ -342,7 +352,7 @@ export class QueueStore<P> {
   private isDuplicate(messageId: string, now: number): boolean {
     const windowMs = this.settings.duplicateDetectionWindowMs;
     if (windowMs === undefined) return false;
-    if (this.duplicateHistory.has(messageId)) return true;
+    if (this.duplicateHistory.get(messageId) !== undefined) return true;
     this.duplicateHistory.set(messageId, now + windowMs);
     this.changes?.duplicateIds.add(messageId);
     return false;
@@ -357,15 +367,48 @@ export class QueueStore<P> {
     message.deliveryAttempts++;
     this.changed(message);
     if (mode === "receiveAndDelete") {
-      this.subQueues[subQueue].delete(message.sequenceNumber);
+      this.remove(subQueue, message);
     } else {
       message.lock = {
         token: this.newLockToken(),
         lockedUntil: now + this.settings.lockDurationMs,
       };
       this.lockIndex.set(message.lock.token, { subQueue, sequenceNumber: message.sequenceNumber });
+      this.index(subQueue, message);
     }
     return message;
+  }
+
+  /** Puts the message at the back of the sub-queue's delivery order. */
+  private enqueue(subQueue: SubQueue, message: StoredMessage<P>): void {
+    const { sequenceNumber } = message;
+    this.subQueues[subQueue].set(sequenceNumber, message);
+    this.browseOrder[subQueue].add(sequenceNumber);
+    this.queuePositions.set(sequenceNumber, this.nextQueuePosition++);
+    this.index(subQueue, message);
+  }
+
+  private remove(subQueue: SubQueue, message: StoredMessage<P>): void {
+    const { sequenceNumber } = message;
+    this.subQueues[subQueue].delete(sequenceNumber);
+    this.browseOrder[subQueue].delete(sequenceNumber);
+    this.queuePositions.delete(sequenceNumber);
+    this.available[subQueue].delete(sequenceNumber);
+    this.dueTimes.delete(sequenceNumber);
+  }
+
+  /** Brings the indexes up to date with a message whose lock, state or times changed. */
+  private index(subQueue: SubQueue, message: StoredMessage<P>): void {
+    const { sequenceNumber } = message;
+    if (message.state === "active" && message.lock === undefined) {
+      this.available[subQueue].set(sequenceNumber, this.queuePositions.get(sequenceNumber)!);
+    } else {
+      this.available[subQueue].delete(sequenceNumber);
+    }
+    // Dead-lettered messages never expire and are never scheduled: only their locks are due.
+    const dueAt = message.lock?.lockedUntil ?? message.scheduledAt ?? message.expiresAt;
+    if (Number.isFinite(dueAt)) this.dueTimes.set(sequenceNumber, dueAt);
+    else this.dueTimes.delete(sequenceNumber);
   }
 
   private changed(message: StoredMessage<P>): void {
@@ -411,6 +454,8 @@ export class QueueStore<P> {
         "MaxDeliveryCountExceeded",
         `Message could not be consumed after ${this.settings.maxDeliveryCount} delivery attempts.`,
       );
+    } else {
+      this.index(subQueue, message);
     }
   }
 
@@ -420,9 +465,8 @@ export class QueueStore<P> {
     message.enqueuedAt = message.scheduledAt!;
     message.expiresAt = message.enqueuedAt + message.timeToLiveMs;
     message.scheduledAt = undefined;
-    // Re-insert so the message queues behind what was already enqueued.
-    this.subQueues.main.delete(message.sequenceNumber);
-    this.subQueues.main.set(message.sequenceNumber, message);
+    // Enqueued anew, so the message queues behind what was already enqueued.
+    this.enqueue("main", message);
   }
 
   private expire(message: StoredMessage<P>): void {
@@ -434,7 +478,7 @@ export class QueueStore<P> {
         "The message expired and was dead lettered.",
       );
     } else {
-      this.subQueues.main.delete(message.sequenceNumber);
+      this.remove("main", message);
     }
   }
 
@@ -444,7 +488,7 @@ export class QueueStore<P> {
     description: string | undefined,
   ): void {
     this.changed(message);
-    this.subQueues.main.delete(message.sequenceNumber);
+    this.remove("main", message);
     if (reason !== undefined) message.propertyUpdates[DEAD_LETTER_REASON_PROPERTY] = reason;
     if (description !== undefined) {
       message.propertyUpdates[DEAD_LETTER_DESCRIPTION_PROPERTY] = description;
@@ -452,6 +496,6 @@ export class QueueStore<P> {
     // Dead-lettered messages stay until received: no expiry, no scheduling, no deferral.
     message.state = "active";
     message.expiresAt = Number.POSITIVE_INFINITY;
-    this.subQueues.deadLetter.set(message.sequenceNumber, message);
+    this.enqueue("deadLetter", message);
   }
 }
