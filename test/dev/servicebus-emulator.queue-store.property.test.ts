@@ -4,14 +4,13 @@ import { PriorityQueue } from "../../dev/servicebus-emulator/priority-queue";
 import {
   QueueStore,
   type MessageState,
-  type QueueChanges,
-  type QueueSnapshot,
   type ReceiveMode,
   type Settlement,
   type StoredMessage,
   type SubQueue,
 } from "../../dev/servicebus-emulator/queue-store";
 import { SortedNumbers } from "../../dev/servicebus-emulator/sorted-numbers";
+import { emptyDisk, save } from "../support/queue-disk";
 
 // Random operation sequences against the queue store with a hand-driven clock, compared with a
 // reference model that finds what is due by looking at every message, and checked against the
@@ -255,19 +254,6 @@ function settlementOf(kind: SettlementKind): Settlement {
   }
 }
 
-/** Folds changes into what the message journal would hold. */
-function save(disk: QueueSnapshot<string>, changes: QueueChanges<string>): void {
-  if (changes.nextSequenceNumber !== undefined) {
-    disk.nextSequenceNumber = changes.nextSequenceNumber;
-  }
-  const gone = new Set([...changes.removed, ...changes.saved.map((m) => m.sequenceNumber)]);
-  disk.messages = [...disk.messages.filter((m) => !gone.has(m.sequenceNumber)), ...changes.saved];
-  for (const [messageId, forgetAt] of changes.duplicateIds) {
-    if (forgetAt === undefined) disk.duplicateIds.delete(messageId);
-    else disk.duplicateIds.set(messageId, forgetAt);
-  }
-}
-
 const subQueueArbitrary = fc.constantFrom<SubQueue>("main", "deadLetter");
 const modeArbitrary = fc.constantFrom<ReceiveMode>("peekLock", "receiveAndDelete");
 const optional = <T>(arbitrary: fc.Arbitrary<T>) => fc.option(arbitrary, { nil: undefined });
@@ -346,11 +332,7 @@ test("the queue store behaves as the reference model and keeps its promises", ()
           });
         let store = newStore();
         const model = new QueueModel(settings, clock.now);
-        const disk: QueueSnapshot<string> = {
-          nextSequenceNumber: 1,
-          messages: [],
-          duplicateIds: new Map(),
-        };
+        const disk = emptyDisk();
         const handedOut: Array<{ token: string; sequenceNumber: number }> = [];
         /** sequenceNumber -> until when the receiver it was handed to holds it. */
         const held = new Map<number, number>();

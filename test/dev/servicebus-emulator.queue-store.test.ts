@@ -1,6 +1,6 @@
 import type { QueueSettings } from "../../dev/servicebus-emulator/config";
 import { QueueStore } from "../../dev/servicebus-emulator/queue-store";
-import type { QueueChanges, QueueSnapshot } from "../../dev/servicebus-emulator/queue-store";
+import { emptyDisk, save } from "../support/queue-disk";
 
 // The queue state on its own, with a hand-driven clock: time-based rules without waiting.
 
@@ -125,22 +125,6 @@ test("deferred messages are only received by sequence number", () => {
 });
 
 /** What a store's changes leave on disk, folded as the message journal writes them. */
-function emptyDisk(): QueueSnapshot<string> {
-  return { nextSequenceNumber: 1, messages: [], duplicateIds: new Map() };
-}
-
-function save(disk: QueueSnapshot<string>, changes: QueueChanges<string>): void {
-  if (changes.nextSequenceNumber !== undefined) {
-    disk.nextSequenceNumber = changes.nextSequenceNumber;
-  }
-  const gone = new Set([...changes.removed, ...changes.saved.map((m) => m.sequenceNumber)]);
-  disk.messages = [...disk.messages.filter((m) => !gone.has(m.sequenceNumber)), ...changes.saved];
-  for (const [messageId, forgetAt] of changes.duplicateIds) {
-    if (forgetAt === undefined) disk.duplicateIds.delete(messageId);
-    else disk.duplicateIds.set(messageId, forgetAt);
-  }
-}
-
 test("takeChanges hands over sends, deliveries, settlements and duplicate ids once", () => {
   const { store, clock, send } = createStore(
     { duplicateDetectionWindowMs: 60_000 },
