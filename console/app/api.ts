@@ -4,110 +4,19 @@
  * detail, which the pages show as it is.
  */
 
-export type RequestState =
-  | "queued"
-  | "flow-triggered"
-  | "decided"
-  | "applied"
-  | "superseded"
-  | "expired"
-  | "flow-failed"
-  | "apply-failed";
+import { REQUEST_STATES, type RequestState } from "../../shared/domain/model";
+import type { ComponentBody } from "../../shared/http/openapi";
 
-export const REQUEST_STATES: RequestState[] = [
-  "queued",
-  "flow-triggered",
-  "decided",
-  "applied",
-  "superseded",
-  "expired",
-  "flow-failed",
-  "apply-failed",
-];
+export { REQUEST_STATES, type RequestState };
 
-export interface Actor {
-  id: string;
-  name?: string;
-}
-
-export interface Me {
-  mode: "key" | "entra";
-  actor: Actor;
-  roles: string[];
-  canChange: boolean;
-}
-
-export interface StoreRegistration {
-  storeId: string;
-  organizationCode: string;
-  region: string;
-  dataServiceUrl: string;
-  securityServiceUrl?: string;
-  identityStoreId: number;
-  tenantId: string;
-  clientId: string;
-  updatedAt: string;
-}
-
-export interface WorkflowLinkView {
-  storeId: string;
-  workflowId: string;
-  workflowName?: string;
-  approvers: string[];
-  flowAuth: "sas" | "entra";
-  requestIdPointer?: string;
-  flow: { host: string; redactedUrl: string };
-  triggerUrl?: string;
-  updatedAt: string;
-}
-
-export interface HistoryEntry {
-  at: string;
-  state: RequestState;
-  detail: string;
-  actor?: Actor;
-}
-
-export interface FlowRun {
-  runId: string;
-  flowName: string;
-  environmentName: string;
-  claimedAt: string;
-  portalUrl: string;
-  cancelledAt?: string;
-  cancelError?: string;
-}
-
-export interface Decision {
-  outcome: "approved" | "denied";
-  approver?: { email?: string; displayName?: string };
-  comments?: string;
-  respondedAt?: string;
-  recordedAt: string;
-}
-
-export interface RequestStatus {
-  storeId: string;
-  workflowId: string;
-  requestId: string;
-  state: RequestState;
-  decision?: Decision;
-  dmOutcome?: "approved" | "denied";
-  flowRunId?: string;
-  flowRun?: FlowRun;
-  nextAttemptAt?: string;
-  attempts: { flow: number; apply: number };
-  lastError?: string;
-  redrives: number;
-  history: HistoryEntry[];
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface HealthReport {
-  status: "healthy" | "unhealthy";
-  checks: Record<string, "ok" | "failing">;
-}
+// The answers' shapes are the OpenAPI document's own (shared/http/openapi.ts), so the console and
+// the document cannot drift apart; type-only, nothing of it reaches the bundle.
+export type Me = ComponentBody<"Me">;
+export type StoreRegistration = ComponentBody<"StoreRegistration">;
+export type WorkflowLinkView = ComponentBody<"Link">;
+export type RequestStatus = ComponentBody<"RequestStatus">;
+export type HistoryEntry = RequestStatus["history"][number];
+export type HealthReport = ComponentBody<"Health">;
 
 /** What `config.json` tells the console before anyone signs in. */
 export interface ConsoleSettings {

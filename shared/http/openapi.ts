@@ -15,6 +15,11 @@ import { storeRegistrationSchema } from "../app/stores";
 import { MAX_TRIGGER_BYTES } from "../domain/trigger-payload";
 import { decisionBodySchema } from "../domain/decision";
 import { requestIdSchema, storeIdSchema, workflowIdSchema } from "../domain/ids";
+import {
+  flowRunSchema,
+  historyEntrySchema,
+  recordedDecisionSchema,
+} from "../domain/record-schemas";
 import { REQUEST_STATES } from "../domain/model";
 
 /**
@@ -98,40 +103,23 @@ const linkViewSchema = z.object({
   updatedAt: z.string(),
 });
 
-const decisionViewSchema = z.object({
-  outcome: z.enum(["approved", "denied"]),
-  approver: z
-    .object({ email: z.string().optional(), displayName: z.string().optional() })
-    .optional(),
-  comments: z.string().optional(),
-  respondedAt: z.string().optional(),
-  recordedAt: z.string(),
-});
-
 const requestStatusSchema = z.object({
   storeId: z.string(),
   workflowId: z.string(),
   requestId: z.string(),
   state: z.enum(REQUEST_STATES),
-  decision: decisionViewSchema.optional(),
+  decision: recordedDecisionSchema.optional(),
   dmOutcome: z.enum(["approved", "denied"]).optional(),
   flowRunId: z.string().optional(),
-  flowRun: z
-    .object({
-      runId: z.string(),
-      flowName: z.string(),
-      environmentName: z.string(),
-      claimedAt: z.string(),
-      portalUrl: z.string(),
-      cancelledAt: z.string().optional(),
-      cancelError: z.string().optional(),
-    })
+  flowRun: flowRunSchema
+    .omit({ cancelAttempts: true })
+    .extend({ portalUrl: z.string() })
     .optional(),
   nextAttemptAt: z.string().optional().meta({ description: "when a scheduled retry is due" }),
   attempts: z.object({ flow: z.number().int(), apply: z.number().int() }),
   lastError: z.string().optional(),
   redrives: z.number().int(),
-  history: z.array(z.object({ at: z.string(), state: z.enum(REQUEST_STATES), detail: z.string() })),
+  history: z.array(historyEntrySchema),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -201,6 +189,8 @@ const COMPONENTS = {
   }),
 } satisfies Record<string, z.ZodType>;
 type ComponentName = keyof typeof COMPONENTS;
+/** The body of a named component, as TypeScript sees it (the console's view of the API). */
+export type ComponentBody<Name extends ComponentName> = z.infer<(typeof COMPONENTS)[Name]>;
 
 const problem = (description: string): ResponseDoc => ({ description, body: "problem" });
 const invalidIds = problem("an identifier in the path, or a query parameter, is not valid");

@@ -56,7 +56,6 @@ const useStyles = makeStyles({
   failedDot: { backgroundColor: tokens.colorPaletteRedBackground3 },
   finalDot: { backgroundColor: tokens.colorPaletteGreenBackground3 },
   detail: { overflowWrap: "anywhere" },
-  actor: { color: tokens.colorNeutralForeground3, display: "block" },
 });
 
 export function RequestDetail(props: { storeId: string; requestId: string }) {
@@ -299,9 +298,6 @@ function Timeline(props: { history: HistoryEntry[] }) {
           </span>
           <span className={styles.detail}>
             <Body1>{entry.detail}</Body1>
-            {entry.actor && (
-              <Caption1 className={styles.actor}>by {entry.actor.name ?? entry.actor.id}</Caption1>
-            )}
           </span>
         </li>
       ))}

@@ -7,6 +7,11 @@ import {
   type RequestState,
 } from "../../domain/model";
 import { needsReconciling } from "../../domain/lifecycle";
+import {
+  flowRunSchema,
+  historyEntrySchema,
+  recordedDecisionSchema,
+} from "../../domain/record-schemas";
 import type { RequestRepository, StoredRequest, WriteResult } from "../../ports";
 import {
   getEntityIfExists,
@@ -48,37 +53,11 @@ const MAX_STRING_CHARS = 32 * 1024;
 /** Free text from remote answers (error reasons) is cut to this so the row always fits. */
 const MAX_TEXT_CHARS = 1024;
 
-const decisionSchema = z.object({
-  outcome: z.enum(["approved", "denied"]),
-  approver: z
-    .object({ email: z.string().optional(), displayName: z.string().optional() })
-    .optional(),
-  comments: z.string().optional(),
-  respondedAt: z.string().optional(),
-  recordedAt: z.string(),
-});
-
-const flowRunSchema = z.object({
-  runId: z.string(),
-  flowName: z.string(),
-  environmentName: z.string(),
-  claimedAt: z.string(),
-  cancelledAt: z.string().optional(),
-  cancelError: z.string().optional(),
-  cancelAttempts: z.number().int().optional(),
-});
-
-const historyEntrySchema = z.object({
-  at: z.string(),
-  state: z.enum(REQUEST_STATES),
-  detail: z.string(),
-});
-
 const requestColumns = z.object({
   rowKey: z.string(),
   workflowId: z.string(),
   state: z.enum(REQUEST_STATES),
-  decision: jsonColumn(decisionSchema).optional(),
+  decision: jsonColumn(recordedDecisionSchema).optional(),
   dmOutcome: z.enum(["approved", "denied"]).optional(),
   flowRunId: z.string().optional(),
   flowRun: jsonColumn(flowRunSchema).optional(),
