@@ -2,6 +2,7 @@
 import {
   Badge,
   Body1,
+  Button,
   Caption1,
   MessageBar,
   MessageBarBody,
@@ -13,6 +14,7 @@ import {
   tokens,
   type BadgeProps,
 } from "@fluentui/react-components";
+import { ArrowClockwiseRegular } from "@fluentui/react-icons";
 import type { ReactNode } from "react";
 import type { RequestState } from "../api";
 import { formatAgo, formatDateTime } from "../format";
@@ -175,6 +177,15 @@ export function ProblemBar(props: { title?: string; error: Error }) {
         {props.error.message}
       </MessageBarBody>
     </MessageBar>
+  );
+}
+
+/** A blade's command that loads its page again. */
+export function RefreshButton(props: { onClick: () => void }) {
+  return (
+    <Button appearance="subtle" icon={<ArrowClockwiseRegular />} onClick={props.onClick}>
+      Refresh
+    </Button>
   );
 }
 

@@ -1,7 +1,6 @@
 /** Health: whether the relay reaches Table Storage and Service Bus, and who is signed in. */
 import {
   Badge,
-  Button,
   Table,
   TableBody,
   TableCell,
@@ -11,8 +10,7 @@ import {
   makeStyles,
   tokens,
 } from "@fluentui/react-components";
-import { ArrowClockwiseRegular } from "@fluentui/react-icons";
-import { Blade, Essentials, Loading, ProblemBar, Section } from "../components/ui";
+import { Blade, Essentials, Loading, ProblemBar, RefreshButton, Section } from "../components/ui";
 import { useConsole } from "../context";
 import { formatDateTime } from "../format";
 import { useLoad } from "../use-load";
@@ -41,11 +39,7 @@ export function Health() {
     <Blade
       title="Health"
       subtitle="GET /api/health, and this session"
-      commands={
-        <Button appearance="subtle" icon={<ArrowClockwiseRegular />} onClick={health.reload}>
-          Refresh
-        </Button>
-      }
+      commands={<RefreshButton onClick={health.reload} />}
     >
       {health.error && <ProblemBar error={health.error} />}
       <Section

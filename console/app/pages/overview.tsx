@@ -1,6 +1,5 @@
 /** Overview: open requests by state, failures of the last 24 hours, and activity by hour. */
 import {
-  Button,
   Link,
   Table,
   TableBody,
@@ -12,9 +11,17 @@ import {
   makeStyles,
   tokens,
 } from "@fluentui/react-components";
-import { ArrowClockwiseRegular } from "@fluentui/react-icons";
 import { ActivityChart } from "../components/activity-chart";
-import { Blade, Loading, Muted, ProblemBar, Section, StateBadge, When } from "../components/ui";
+import {
+  Blade,
+  Loading,
+  Muted,
+  ProblemBar,
+  RefreshButton,
+  Section,
+  StateBadge,
+  When,
+} from "../components/ui";
 import { useConsole } from "../context";
 import {
   DAY_MS,
@@ -61,11 +68,7 @@ export function Overview() {
     return { stores, requests, now: new Date() };
   }, "overview");
 
-  const commands = (
-    <Button appearance="subtle" icon={<ArrowClockwiseRegular />} onClick={loaded.reload}>
-      Refresh
-    </Button>
-  );
+  const commands = <RefreshButton onClick={loaded.reload} />;
   if (!loaded.data)
     return (
       <Blade title="Overview" subtitle="Requests of every store" commands={commands}>

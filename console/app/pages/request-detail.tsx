@@ -16,7 +16,7 @@ import {
   makeStyles,
   tokens,
 } from "@fluentui/react-components";
-import { ArrowClockwiseRegular, ArrowRedoRegular, OpenRegular } from "@fluentui/react-icons";
+import { ArrowRedoRegular, OpenRegular } from "@fluentui/react-icons";
 import { useState, type ReactNode } from "react";
 import type { HistoryEntry, RequestStatus } from "../api";
 import {
@@ -25,6 +25,7 @@ import {
   Loading,
   Muted,
   ProblemBar,
+  RefreshButton,
   Section,
   StateBadge,
   When,
@@ -85,9 +86,7 @@ export function RequestDetail(props: { storeId: string; requestId: string }) {
 
   const commands = (
     <>
-      <Button appearance="subtle" icon={<ArrowClockwiseRegular />} onClick={loaded.reload}>
-        Refresh
-      </Button>
+      <RefreshButton onClick={loaded.reload} />
       {me.canChange && redrivable && (
         <Button
           appearance="subtle"

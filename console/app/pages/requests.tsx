@@ -17,22 +17,18 @@ import {
   makeStyles,
   tokens,
 } from "@fluentui/react-components";
-import {
-  ArrowClockwiseRegular,
-  ChevronLeftRegular,
-  ChevronRightRegular,
-  SearchRegular,
-} from "@fluentui/react-icons";
+import { ChevronLeftRegular, ChevronRightRegular, SearchRegular } from "@fluentui/react-icons";
 import { REQUEST_STATES, type RequestState } from "../api";
 import {
   Blade,
   Loading,
   Muted,
   ProblemBar,
+  RefreshButton,
   Section,
   StateBadge,
-  When,
   stateLabel,
+  When,
 } from "../components/ui";
 import { useConsole } from "../context";
 import { byLastChange, requestsOfStores } from "../requests";
@@ -93,11 +89,7 @@ export function Requests(props: { filters: RequestFilters }) {
     <Blade
       title="Requests"
       subtitle="Directory Manager requests the relay has taken"
-      commands={
-        <Button appearance="subtle" icon={<ArrowClockwiseRegular />} onClick={loaded.reload}>
-          Refresh
-        </Button>
-      }
+      commands={<RefreshButton onClick={loaded.reload} />}
     >
       <Section title="Filters">
         <div className={styles.filters}>

@@ -22,7 +22,6 @@ import {
   tokens,
 } from "@fluentui/react-components";
 import {
-  ArrowClockwiseRegular,
   ArrowDownloadRegular,
   CloudFlowRegular,
   KeyResetRegular,
@@ -32,7 +31,7 @@ import {
 import { useState } from "react";
 import type { StoreRegistration, WorkflowLinkView } from "../api";
 import { CreateFlowDialog, TriggerUrlDialog } from "../components/link-dialogs";
-import { Blade, Loading, Muted, ProblemBar, Section, When } from "../components/ui";
+import { Blade, Loading, Muted, ProblemBar, RefreshButton, Section, When } from "../components/ui";
 import { useConsole } from "../context";
 import { href } from "../router";
 import { useLoad } from "../use-load";
@@ -52,11 +51,7 @@ export function Stores(props: { storeId?: string }) {
     <Blade
       title="Stores and links"
       subtitle="Identity stores registered with the relay, and their workflows' flows"
-      commands={
-        <Button appearance="subtle" icon={<ArrowClockwiseRegular />} onClick={stores.reload}>
-          Refresh
-        </Button>
-      }
+      commands={<RefreshButton onClick={stores.reload} />}
     >
       {stores.error && <ProblemBar error={stores.error} />}
       <Section
