@@ -2,12 +2,9 @@ import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import {
-  ServiceBusClient,
-  type ServiceBusReceivedMessage,
-  type ServiceBusReceiver,
-} from "@azure/service-bus";
+import { ServiceBusClient, type ServiceBusReceivedMessage } from "@azure/service-bus";
 import { emulatorConnectionString, startServiceBusEmulator } from "../../dev/servicebus-emulator";
+import { receiveCount } from "../support/service-bus";
 
 // The emulator as its own process on a data folder, killed and started again.
 
@@ -109,23 +106,6 @@ function connect(emulator: { connectionString: string }): ServiceBusClient {
   });
   clients.push(client);
   return client;
-}
-
-/** Receives until `count` messages arrived or `timeoutMs` passed. */
-async function receiveCount(
-  receiver: ServiceBusReceiver,
-  count: number,
-  timeoutMs = 5_000,
-): Promise<ServiceBusReceivedMessage[]> {
-  const received: ServiceBusReceivedMessage[] = [];
-  const deadline = Date.now() + timeoutMs;
-  while (received.length < count && Date.now() < deadline) {
-    const batch = await receiver.receiveMessages(count - received.length, {
-      maxWaitTimeInMs: Math.max(100, deadline - Date.now()),
-    });
-    received.push(...batch);
-  }
-  return received;
 }
 
 const sequenceNumberOf = (message: ServiceBusReceivedMessage) => message.sequenceNumber!.toNumber();

@@ -15,6 +15,7 @@ import {
   startServiceBusEmulator,
   type ServiceBusEmulator,
 } from "../../dev/servicebus-emulator";
+import { receiveCount } from "../support/service-bus";
 
 const FIXTURE_CONFIG = path.join(__dirname, "fixtures", "servicebus-emulator.config.json");
 const REPO_ROOT = path.join(__dirname, "..", "..");
@@ -49,23 +50,6 @@ function newClient(): ServiceBusClient {
   });
   extraClients.push(created);
   return created;
-}
-
-/** Receives until `count` messages arrived or `timeoutMs` passed. */
-async function receiveCount(
-  receiver: ServiceBusReceiver,
-  count: number,
-  timeoutMs = 3000,
-): Promise<ServiceBusReceivedMessage[]> {
-  const received: ServiceBusReceivedMessage[] = [];
-  const deadline = Date.now() + timeoutMs;
-  while (received.length < count && Date.now() < deadline) {
-    const batch = await receiver.receiveMessages(count - received.length, {
-      maxWaitTimeInMs: Math.max(100, deadline - Date.now()),
-    });
-    received.push(...batch);
-  }
-  return received;
 }
 
 async function expectEmpty(receiver: ServiceBusReceiver): Promise<void> {
